@@ -1,0 +1,1 @@
+"""notifier: crisis-communication notifier."""

@@ -1,0 +1,143 @@
+"""Every NOTIFIER_* setting in one place, read when the app is created (never at import)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import NotifierError
+
+SANDBOX_HOST = "127.0.0.1"
+DEFAULT_SANDBOX_PORT = 8025
+
+# Name -> (default, description). The README's configuration table is generated from this.
+SETTINGS: dict[str, tuple[str, str]] = {
+    "NOTIFIER_INSTANCE_DIR": ("./instance", "Folder for the SQLite database, Valkey data and socket, logs"),
+    "NOTIFIER_DATABASE_URL": ("sqlite:///<instance>/notifier.db", "SQLAlchemy URL; PostgreSQL in production (`postgresql+psycopg://...`)"),
+    "NOTIFIER_REDIS_URL": ("embedded Valkey on `unix://<instance>/valkey.sock`", "Redis/Valkey for the queues; unset starts the embedded server"),
+    "NOTIFIER_SECRET_KEY": ("random per demo instance", "Signs sessions and CSRF tokens; required outside the sandbox demo"),
+    "NOTIFIER_PUBLIC_URL": ("http://127.0.0.1:<port>", "Public base URL, used for links and to validate webhook signatures"),
+    "NOTIFIER_HOST": ("127.0.0.1", "Address the web console listens on"),
+    "NOTIFIER_PORT": ("8000", "Port of the web console"),
+    "NOTIFIER_WORKERS": ("2", "RQ worker processes started by `notifier up`"),
+    "NOTIFIER_BANNER_EXPORT_DIR": ("<instance>/banner", "Folder where banner.json and banner.js are written on every change"),
+    "NOTIFIER_SANDBOX_PORT": ("8025", "Port of the built-in provider simulators"),
+    "NOTIFIER_DEMO_PASSWORD": ("random, printed once", "Password of the demo accounts seeded on the first sandbox run"),
+    "NOTIFIER_TWILIO_API_URL": ("see provider table", "Root URL of the Twilio API (`scheme://host[:port]`)"),
+    "NOTIFIER_TWILIO_ACCOUNT_SID": ("", "Twilio account SID"),
+    "NOTIFIER_TWILIO_AUTH_TOKEN": ("", "Twilio auth token"),
+    "NOTIFIER_TWILIO_FROM": ("", "Sender number or alphanumeric id"),
+    "NOTIFIER_TWILIO_MESSAGING_SERVICE_SID": ("", "Messaging Service SID (instead of a sender)"),
+    "NOTIFIER_SENDGRID_API_URL": ("see provider table", "Root URL of the SendGrid API"),
+    "NOTIFIER_SENDGRID_API_KEY": ("", "SendGrid API key"),
+    "NOTIFIER_SENDGRID_FROM": ("", "Sender address of notice emails"),
+    "NOTIFIER_TELEGRAM_API_URL": ("see provider table", "Root URL of the Telegram Bot API"),
+    "NOTIFIER_TELEGRAM_BOT_TOKEN": ("", "Telegram bot token"),
+    "NOTIFIER_SMS_RATE": ("10", "SMS segments per second allowed by the SMS provider account"),
+    "NOTIFIER_EMAIL_RATE": ("1000", "Email recipients per second"),
+    "NOTIFIER_TELEGRAM_RATE": ("25", "Telegram messages per second per bot"),
+    "NOTIFIER_LOG_LEVEL": ("INFO", "Log level of every process"),
+}
+
+SANDBOX_CREDENTIALS = {
+    "twilio": {"account_sid": "AC" + "0" * 32, "auth_token": "sandbox-auth-token", "sender": "Notifier"},
+    "sendgrid": {"api_key": "SG.sandbox.key", "sender": "kundservice@example.se"},
+    "telegram": {"token": "123456:SANDBOX-bot-token"},
+}
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """How one provider is reached: its root URL (None = the real provider) and credentials."""
+
+    name: str
+    api_url: str | None
+    sandbox: bool
+    credentials: Mapping[str, str]
+
+    def describe(self) -> str:
+        """Say in a few words where messages go, for banners and logs (no secrets)."""
+        if self.sandbox:
+            return f"sandbox simulator at {self.api_url}"
+        return f"{self.name} at {self.api_url or 'the real API'}"
+
+
+def _env(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, "").strip()
+
+
+def _provider(name: str, environ: Mapping[str, str], sandbox_url: str,
+              creds: dict[str, str]) -> ProviderSettings:
+    prefix = f"NOTIFIER_{name.upper()}_"
+    url = _env(environ, prefix + "API_URL").rstrip("/") or None
+    required = {"twilio": ("account_sid", "auth_token"), "sendgrid": ("api_key",),
+                "telegram": ("token",)}[name]
+    has_creds = all(creds.get(k) for k in required)
+    if url and "/" in url.split("://", 1)[-1]:
+        raise NotifierError(
+            f"{prefix}API_URL must be a root URL like https://host:port without a path, got {url!r}")
+    if has_creds:
+        return ProviderSettings(name, url, False, creds)
+    filled = {**SANDBOX_CREDENTIALS[name], **{k: v for k, v in creds.items() if v}}
+    return ProviderSettings(name, url or sandbox_url, True, filled)
+
+
+def provider_settings(environ: Mapping[str, str]) -> dict[str, ProviderSettings]:
+    """Pick, per provider, the real API or the sandbox, by the precedence in the README."""
+    port = _env(environ, "NOTIFIER_SANDBOX_PORT") or str(DEFAULT_SANDBOX_PORT)
+    sandbox_url = f"http://{SANDBOX_HOST}:{port}"
+    e = lambda n: _env(environ, n)  # noqa: E731
+    return {
+        "twilio": _provider("twilio", environ, sandbox_url, {
+            "account_sid": e("NOTIFIER_TWILIO_ACCOUNT_SID"), "auth_token": e("NOTIFIER_TWILIO_AUTH_TOKEN"),
+            "sender": e("NOTIFIER_TWILIO_FROM"),
+            "messaging_service_sid": e("NOTIFIER_TWILIO_MESSAGING_SERVICE_SID")}),
+        "sendgrid": _provider("sendgrid", environ, sandbox_url, {
+            "api_key": e("NOTIFIER_SENDGRID_API_KEY"), "sender": e("NOTIFIER_SENDGRID_FROM")}),
+        "telegram": _provider("telegram", environ, sandbox_url, {
+            "token": e("NOTIFIER_TELEGRAM_BOT_TOKEN")}),
+    }
+
+
+def _rate(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = _env(environ, name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise NotifierError(f"{name} must be a number per second, got {raw!r}") from None
+    if value <= 0:
+        raise NotifierError(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the environment into Flask config keys."""
+    environ = os.environ if environ is None else environ
+    instance = Path(_env(environ, "NOTIFIER_INSTANCE_DIR") or "instance").resolve()
+    port = int(_env(environ, "NOTIFIER_PORT") or 8000)
+    providers = provider_settings(environ)
+    return {
+        "INSTANCE_DIR": str(instance),
+        "DATABASE_URL": _env(environ, "NOTIFIER_DATABASE_URL") or f"sqlite:///{instance / 'notifier.db'}",
+        "REDIS_URL": _env(environ, "NOTIFIER_REDIS_URL") or f"unix://{instance / 'valkey.sock'}",
+        "REDIS_EMBEDDED": not _env(environ, "NOTIFIER_REDIS_URL"),
+        "SECRET_KEY": _env(environ, "NOTIFIER_SECRET_KEY") or None,
+        "HOST": _env(environ, "NOTIFIER_HOST") or "127.0.0.1",
+        "PORT": port,
+        "PUBLIC_URL": (_env(environ, "NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        "WORKERS": int(_env(environ, "NOTIFIER_WORKERS") or 2),
+        "BANNER_EXPORT_DIR": _env(environ, "NOTIFIER_BANNER_EXPORT_DIR") or str(instance / "banner"),
+        "SANDBOX_PORT": int(_env(environ, "NOTIFIER_SANDBOX_PORT") or DEFAULT_SANDBOX_PORT),
+        "DEMO_PASSWORD": _env(environ, "NOTIFIER_DEMO_PASSWORD") or None,
+        "PROVIDERS": providers,
+        "SANDBOX": all(p.sandbox for p in providers.values()),
+        "RATES": {
+            "sms": _rate(environ, "NOTIFIER_SMS_RATE", 10.0),
+            "email": _rate(environ, "NOTIFIER_EMAIL_RATE", 1000.0),
+            "telegram": _rate(environ, "NOTIFIER_TELEGRAM_RATE", 25.0),
+        },
+        "LOG_LEVEL": _env(environ, "NOTIFIER_LOG_LEVEL") or "INFO",
+    }

@@ -1,0 +1,1 @@
+"""One adapter per delivery channel; see base.py for the shared interface."""
