@@ -1,0 +1,85 @@
+"""The simulators' own control API: inspect messages, inject faults, read call counts."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .state import SandboxFaultError, SandboxState
+
+bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Provider sandbox</title></head>
+<body>
+<h1>Provider sandbox &mdash; nothing real is sent</h1>
+<p>This server simulates the Twilio, SendGrid and Telegram APIs for the notifier.
+No SMS, email or Telegram message leaves this machine: every accepted message is only
+recorded in memory, and is lost when the server stops.</p>
+<ul>
+<li><a href="/sandbox/messages">Recorded messages</a> (JSON)</li>
+<li><a href="/sandbox/faults">Injected faults</a> (JSON)</li>
+<li><a href="/sandbox/stats">Call counts</a> (JSON)</li>
+</ul>
+</body></html>
+"""
+
+
+def _state() -> SandboxState:
+    return current_app.extensions["sandbox"]  # type: ignore[no-any-return]
+
+
+@bp.get("/")
+def index() -> Response:
+    """Say plainly what this server is."""
+    return Response(PAGE, mimetype="text/html")
+
+
+@bp.get("/messages")
+def messages() -> Response:
+    """List recorded messages, oldest first, optionally for one channel or recipient."""
+    found = _state().messages(request.args.get("channel"), request.args.get("to"))
+    return jsonify({"messages": [r.to_json() for r in found], "sandbox": True})
+
+
+@bp.delete("/messages")
+def reset() -> Response:
+    """Forget recorded messages and call counts."""
+    _state().reset()
+    return jsonify({"ok": True})
+
+
+@bp.get("/faults")
+def faults() -> Response:
+    """List injected faults."""
+    return jsonify({"faults": [vars(f) for f in _state().faults]})
+
+
+@bp.post("/faults")
+def add_fault() -> Response | tuple[Response, int]:
+    """Inject a fault."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"error": "send a JSON object describing the fault"}), 400
+    try:
+        fault = _state().add_fault(body)
+    except SandboxFaultError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify(vars(fault)), 201
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    """Remove every injected fault."""
+    _state().clear_faults()
+    return jsonify({"ok": True})
+
+
+@bp.get("/stats")
+def stats() -> Response:
+    """Return call counts per channel and HTTP status."""
+    return jsonify(_state().stats())
+
+
+@bp.get("/webhooks")
+def webhooks() -> Response:
+    """Return the Telegram webhooks set through setWebhook, per bot token."""
+    return jsonify({"webhooks": dict(_state().webhooks)})
