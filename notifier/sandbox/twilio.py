@@ -11,16 +11,14 @@ from typing import Any
 import phonenumbers
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from notifier.smsencoding import analyse
+
 from .state import Fault, SandboxState
 
 bp = Blueprint("sandbox_twilio", __name__, url_prefix="/2010-04-01")
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM_EXTENDED = set("^{}\\[~]|€\f")
 MAX_BODY = 1600
 
 # Twilio's documented magic test numbers, so tests can hit each error without faults.
@@ -45,14 +43,8 @@ FAULT_CODES = {"error_5xx": 20500, "rate_limit": 20429, "invalid": 21211, "block
 
 
 def num_segments(body: str) -> int:
-    """Count SMS segments: GSM-7 (160/153 septets) or UCS-2 (70/67 UTF-16 units)."""
-    if all(c in GSM_BASIC or c in GSM_EXTENDED for c in body):
-        units = sum(2 if c in GSM_EXTENDED else 1 for c in body)
-        single, multi = 160, 153
-    else:
-        units = len(body.encode("utf-16-le")) // 2
-        single, multi = 70, 67
-    return 1 if units <= single else math.ceil(units / multi)
+    """Count SMS segments as Twilio bills them (GSM-7 160/153, UCS-2 70/67)."""
+    return analyse(body).segments
 
 
 def error(code: int, headers: dict[str, str] | None = None, *, to: str = "") -> Response:
