@@ -1,1 +1,50 @@
-"""notifier: crisis-communication notifier."""
+"""notifier: the continuity plan for a silent customer service, made executable."""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the web application: settings, database, queues, blueprints."""
+    from . import auth, banner, config, console, db, public, queues, webhooks
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(config.load())
+    if test_config:
+        app.config.update(test_config)
+    _secret_key(app)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db.init_app(app)
+    queues.init_app(app)
+    auth.init_app(app)
+    banner.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(console.bp)
+    return app
+
+
+def _secret_key(app: Flask) -> None:
+    """Require a secret outside the sandbox demo; the demo keeps a random one in instance/."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if not app.config["SANDBOX"]:
+        from .errors import NotifierError
+
+        raise NotifierError("NOTIFIER_SECRET_KEY is required when real providers are configured: "
+                            "set it to a long random string (e.g. `python -c 'import secrets; "
+                            "print(secrets.token_hex(32))'`).")
+    from pathlib import Path
+
+    path = Path(app.config["INSTANCE_DIR"]) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    app.config["SECRET_KEY"] = path.read_text().strip()

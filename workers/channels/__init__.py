@@ -1,1 +1,26 @@
 """One adapter per delivery channel; see base.py for the shared interface."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from notifier.config import ProviderSettings
+
+from .base import ChannelAdapter
+
+
+def make_adapter(channel: str, settings: ProviderSettings, config: Mapping[str, Any]) -> ChannelAdapter:
+    """Build the adapter of a delivery channel from the app's settings."""
+    if channel == "sms":
+        from .sms import SmsAdapter
+
+        return SmsAdapter(settings, status_callback_url=config.get("TWILIO_STATUS_CALLBACK"))
+    if channel == "email":
+        from .email import EmailAdapter
+
+        return EmailAdapter(settings)
+    if channel == "telegram":
+        from .telegram import TelegramAdapter
+
+        return TelegramAdapter(settings)
+    raise ValueError(f"no adapter for delivery channel {channel!r}")

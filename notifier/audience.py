@@ -1,0 +1,189 @@
+"""Subscribers, their subscriptions and segments: import, normalisation, selection."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import NotifierError
+from .models import (LANGUAGES, Segment, Subscriber, SubscriberSegment, Subscription)
+
+COLUMNS = ("name", "language", "phone", "email", "telegram_chat_id", "segments")
+
+
+class AddressError(NotifierError):
+    """An address (phone number, email, chat id) is not usable."""
+
+
+def normalise_phone(raw: str) -> str:
+    """Return a Swedish-default mobile number in E.164, or raise AddressError."""
+    try:
+        num = phonenumbers.parse(raw, "SE")
+    except phonenumbers.NumberParseException:
+        raise AddressError(f"{raw!r} is not a phone number") from None
+    if not phonenumbers.is_valid_number(num):
+        raise AddressError(f"{raw!r} is not a valid phone number")
+    kind = phonenumbers.number_type(num)
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise AddressError(f"{raw!r} is not a mobile number and cannot receive SMS")
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str:
+    """Return a normalised email address, or raise AddressError."""
+    try:
+        return str(validate_email(raw, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise AddressError(f"{raw!r} is not a valid email address ({exc})") from None
+
+
+def normalise_chat_id(raw: str) -> str:
+    """Return a Telegram chat id (an integer, negative for groups), or raise AddressError."""
+    value = raw.strip()
+    if not value.lstrip("-").isdigit():
+        raise AddressError(f"{raw!r} is not a Telegram chat id (a number)")
+    return str(int(value))
+
+
+NORMALISERS = {"sms": normalise_phone, "email": normalise_email, "telegram": normalise_chat_id}
+
+
+@dataclass
+class Row:
+    """One subscriber as read from a CSV line, already validated."""
+
+    name: str
+    language: str
+    addresses: dict[str, str]
+    segments: list[str]
+    external_id: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """What an import kept and what it refused, with line numbers."""
+
+    added: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def parse_row(raw: dict[str, str | None]) -> Row:
+    """Validate one CSV record; raise AddressError naming the column on a bad value."""
+    get = lambda k: (raw.get(k) or "").strip()  # noqa: E731
+    language = get("language").lower() or "sv"
+    if language not in LANGUAGES:
+        raise AddressError(f"language: {language!r} is not one of {', '.join(LANGUAGES)}")
+    addresses: dict[str, str] = {}
+    for column, channel in (("phone", "sms"), ("email", "email"), ("telegram_chat_id", "telegram")):
+        if get(column):
+            try:
+                addresses[channel] = NORMALISERS[channel](get(column))
+            except AddressError as exc:
+                raise AddressError(f"{column}: {exc}") from None
+    if not addresses:
+        raise AddressError("no phone, email or telegram_chat_id: give at least one")
+    segments = [p.strip() for p in get("segments").split("|") if p.strip()]
+    return Row(get("name"), language, addresses, segments, get("external_id") or None)
+
+
+def import_csv(s: Session, text: str) -> ImportReport:
+    """Import subscribers from CSV text; keep good rows, report bad ones by line number."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in ("name", "language", "phone", "email") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise NotifierError(f"The CSV header lacks {', '.join(missing)}: the first line must be "
+                            f"{','.join(COLUMNS)} (external_id optional).")
+    report = ImportReport()
+    segments = _segment_ids(s)
+    for raw in reader:
+        line = reader.line_num
+        try:
+            row = parse_row(raw)
+        except AddressError as exc:
+            report.errors.append((line, str(exc)))
+            continue
+        if _save(s, row, segments):
+            report.added += 1
+        else:
+            report.updated += 1
+    audit.record(s, "subscribers.import", "", added=report.added, updated=report.updated,
+                 refused=len(report.errors))
+    return report
+
+
+def _segment_ids(s: Session) -> dict[str, int]:
+    return {key: id_ for id_, key in s.execute(select(Segment.id, Segment.key))}
+
+
+def _save(s: Session, row: Row, segments: dict[str, int]) -> bool:
+    """Insert or update one subscriber; return True when it is new."""
+    sub = None
+    if row.external_id:
+        sub = s.scalar(select(Subscriber).where(Subscriber.external_id == row.external_id))
+    new = sub is None
+    if sub is None:
+        sub = Subscriber(external_id=row.external_id)
+        s.add(sub)
+    sub.name, sub.language = row.name, row.language
+    s.flush()
+    existing = {(x.channel, x.address) for x in s.scalars(
+        select(Subscription).where(Subscription.subscriber_id == sub.id))}
+    for channel, address in row.addresses.items():
+        if (channel, address) not in existing:
+            s.add(Subscription(subscriber_id=sub.id, channel=channel, address=address))
+    have = set(s.scalars(select(SubscriberSegment.segment_id)
+                         .where(SubscriberSegment.subscriber_id == sub.id)))
+    for key in row.segments:
+        if key not in segments:
+            seg = Segment(key=key)
+            s.add(seg)
+            s.flush()
+            segments[key] = seg.id
+        if segments[key] not in have:
+            s.add(SubscriberSegment(subscriber_id=sub.id, segment_id=segments[key]))
+            have.add(segments[key])
+    return new
+
+
+def selection(channels: Sequence[str], segments: Sequence[str]) -> Select[tuple[str, str, str, int]]:
+    """Select one row per (delivery channel, address) of active subscriptions in the segments."""
+    q = (select(Subscription.channel, Subscription.address, func.min(Subscriber.language),
+                func.min(Subscription.id))
+         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+         .where(Subscription.status == "active", Subscription.channel.in_(list(channels)))
+         .group_by(Subscription.channel, Subscription.address))
+    if segments:
+        members = (select(SubscriberSegment.subscriber_id)
+                   .join(Segment, Segment.id == SubscriberSegment.segment_id)
+                   .where(Segment.key.in_(list(segments))))
+        q = q.where(Subscription.subscriber_id.in_(members))
+    return q
+
+
+def counts(s: Session, channels: Sequence[str], segments: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Count recipients per delivery channel and language."""
+    inner = selection(channels, segments).subquery()
+    rows = s.execute(select(inner.c.channel, inner.c[2], func.count())
+                     .group_by(inner.c.channel, inner.c[2]))
+    result: dict[str, dict[str, int]] = {c: {lang: 0 for lang in LANGUAGES} for c in channels}
+    for channel, language, n in rows:
+        result[channel][language] = n
+    return result
+
+
+def check_segments(s: Session, segments: Iterable[str]) -> None:
+    """Refuse unknown segment keys with the list of known ones."""
+    known = set(_segment_ids(s))
+    unknown = [k for k in segments if k not in known]
+    if unknown:
+        raise NotifierError(f"Unknown segment {', '.join(unknown)}. Known segments: "
+                            f"{', '.join(sorted(known)) or 'none'}.")

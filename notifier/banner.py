@@ -1,0 +1,159 @@
+"""The public banner: one precomputed document, served as bytes and exported as static files."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+from flask import Flask, current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from . import contacts
+from .models import BannerSnapshot, ContactChannel, Incident, Notice, utcnow
+
+log = logging.getLogger(__name__)
+RESOLVED_FOR = timedelta(hours=2)
+EMPTY = {"version": 1, "updated": None, "banners": []}
+SCRIPT = Path(__file__).parent / "static" / "banner.js"
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its in-process cache of the banner document."""
+    app.extensions["notifier.banner"] = SnapshotCache()
+
+
+def _link_label(c: ContactChannel, lang: str) -> str:
+    label = c.label_sv if lang == "sv" else c.label_en
+    if c.kind != "phone":
+        return label
+    num = phonenumbers.parse(c.value)
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if lang == "sv"
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"{label} {phonenumbers.format_number(num, fmt)}"
+
+
+def links(s: Session, named: list[str] | None = None) -> list[dict[str, Any]]:
+    """Return links to the working contact channels, the ones the notice named first."""
+    working = [c for c in contacts.all_contacts(s) if c.state == "up"]
+    order = {key: i for i, key in enumerate(named or [])}
+    working.sort(key=lambda c: order.get(c.key, len(order)))
+    out = []
+    for c in working:
+        href = contacts.href(c.kind, c.value)
+        if href:
+            out.append({"kind": c.kind, "href": href,
+                        "label": {lang: _link_label(c, lang) for lang in ("sv", "en")}})
+    return out
+
+
+def _named_contacts(notice: Notice) -> list[str]:
+    names: list[str] = []
+    for value in notice.values.values():
+        if isinstance(value, list):
+            names.extend(str(v) for v in value)
+    return names
+
+
+def _entry(s: Session, incident: Incident, notice: Notice) -> dict[str, Any]:
+    text = {lang: {"headline": per["banner"].get("headline") or "",
+                   "body": per["banner"].get("body") or ""}
+            for lang, per in notice.rendered.items() if "banner" in per}
+    entry: dict[str, Any] = {
+        "id": f"incident-{incident.id}", "incident_id": incident.id, "notice_id": notice.id,
+        "severity": "info" if notice.kind == "all_clear" else notice.severity,
+        "starts_at": None, "ends_at": None,
+        "resolved": incident.state == "closed" or notice.kind == "all_clear",
+        "text": text, "links": [] if notice.kind == "all_clear" else links(s, _named_contacts(notice)),
+    }
+    entry["version"] = hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:12]
+    return entry
+
+
+def document(s: Session) -> dict[str, Any]:
+    """Build the banner document from open (and recently resolved) non-drill incidents."""
+    since = utcnow() - RESOLVED_FOR
+    incidents = s.scalars(select(Incident).where(
+        Incident.drill.is_(False),
+        or_(Incident.state == "open", Incident.closed_at >= since)).order_by(Incident.id.desc()))
+    banners = []
+    for incident in incidents:
+        shown = [n for n in incident.notices if "banner" in n.channels and not n.drill
+                 and n.state != "cancelled"]
+        if shown:
+            banners.append(_entry(s, incident, shown[-1]))
+    return {"version": 1, "banners": banners}
+
+
+def publish(s: Session) -> bool:
+    """Recompute the snapshot; store and export it when it changed. Return True if it did."""
+    doc = document(s)
+    etag = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
+    snap = s.get(BannerSnapshot, 1)
+    if snap is not None and snap.etag == etag:
+        return False
+    doc["updated"] = utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    if snap is None:
+        s.add(BannerSnapshot(id=1, body=body, etag=etag))
+    else:
+        snap.body, snap.etag, snap.updated_at = body, etag, utcnow()
+    s.flush()
+    export(body)
+    return True
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def export(body: str) -> None:
+    """Write banner.json and banner.js atomically to the export folder, then call the purge hook."""
+    folder = Path(current_app.config["BANNER_EXPORT_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    if SCRIPT.exists():
+        _atomic_write(folder / "banner.js", SCRIPT.read_bytes())
+    _atomic_write(folder / "banner.json", body.encode())
+    hook = current_app.config.get("BANNER_PURGE_URL")
+    if hook:
+        try:
+            urllib.request.urlopen(urllib.request.Request(hook, method="POST"), timeout=5).close()
+        except OSError as exc:
+            log.warning("banner purge hook failed: %s", exc)
+
+
+class SnapshotCache:
+    """Hold the banner bytes in memory, re-read from the database at most once a second."""
+
+    def __init__(self, ttl: float = 1.0) -> None:
+        self.ttl, self.lock = ttl, threading.Lock()
+        self.body, self.etag, self.checked = b"", "", 0.0
+
+    def get(self, s_factory: Any) -> tuple[bytes, str]:
+        """Return (body, etag), refreshing from the database when the copy is older than ttl."""
+        now = time.monotonic()
+        if now - self.checked > self.ttl:
+            with self.lock:
+                if now - self.checked > self.ttl:
+                    with s_factory() as s:
+                        snap = s.get(BannerSnapshot, 1)
+                    if snap is None:
+                        self.body = json.dumps(EMPTY).encode()
+                        self.etag = hashlib.sha256(self.body).hexdigest()[:32]
+                    else:
+                        self.body, self.etag = snap.body.encode(), snap.etag
+                    self.checked = now
+        return self.body, self.etag

@@ -1,0 +1,100 @@
+"""The contact-channel registry: the company's own phone numbers, chat, email, web form, office."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import NotifierError
+from .library import ContactOption
+from .models import ContactChannel
+
+KINDS = ("phone", "chat", "email", "webform", "office", "social")
+STATES = ("up", "down", "unknown")
+
+
+class ContactError(NotifierError):
+    """A contact channel is unknown or its definition is invalid."""
+
+
+@dataclass(frozen=True)
+class ContactDefinition:
+    """What an admin registers for one contact channel."""
+
+    key: str
+    kind: str
+    label_sv: str
+    label_en: str
+    value: str
+    state: str = "up"
+
+
+def all_contacts(s: Session) -> list[ContactChannel]:
+    """Return every contact channel in display order."""
+    return list(s.scalars(select(ContactChannel).order_by(ContactChannel.position, ContactChannel.id)))
+
+
+def options(s: Session) -> dict[str, ContactOption]:
+    """Return the registry as the message library sees it."""
+    return {c.key: ContactOption(key=c.key, kind=c.kind, label={"sv": c.label_sv, "en": c.label_en},
+                                 value=c.value, state=c.state) for c in all_contacts(s)}
+
+
+def href(kind: str, value: str) -> str | None:
+    """Return the link a customer taps for this contact channel, or None (an office)."""
+    if kind == "phone":
+        return "tel:" + value
+    if kind == "email":
+        return "mailto:" + value
+    if value.startswith("https://"):
+        return value
+    return None
+
+
+def _normalise(d: ContactDefinition) -> ContactDefinition:
+    if d.kind not in KINDS:
+        raise ContactError(f"Contact channel {d.key!r}: kind must be one of {', '.join(KINDS)}.")
+    if d.state not in STATES:
+        raise ContactError(f"Contact channel {d.key!r}: state must be up, down or unknown.")
+    value = d.value.strip()
+    if d.kind == "phone":
+        try:
+            num = phonenumbers.parse(value, "SE")
+        except phonenumbers.NumberParseException:
+            num = None
+        if num is None or not phonenumbers.is_valid_number(num):
+            raise ContactError(f"Contact channel {d.key!r}: {value!r} is not a valid phone number.")
+        value = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    elif d.kind in ("chat", "webform", "social") and not value.startswith("https://"):
+        raise ContactError(f"Contact channel {d.key!r}: the link must start with https://.")
+    return ContactDefinition(d.key, d.kind, d.label_sv, d.label_en, value, d.state)
+
+
+def register(s: Session, d: ContactDefinition) -> ContactChannel:
+    """Add a contact channel or update the one with the same key."""
+    d = _normalise(d)
+    contact = s.scalar(select(ContactChannel).where(ContactChannel.key == d.key))
+    if contact is None:
+        contact = ContactChannel(key=d.key, position=len(all_contacts(s)))
+        s.add(contact)
+    contact.kind, contact.value, contact.state = d.kind, d.value, d.state
+    contact.label_sv, contact.label_en = d.label_sv, d.label_en
+    audit.record(s, "contact.register", f"contact:{d.key}", state=d.state)
+    return contact
+
+
+def set_state(s: Session, key: str, state: str) -> ContactChannel:
+    """Mark a contact channel up, down or unknown."""
+    if state not in STATES:
+        raise ContactError(f"State must be up, down or unknown, not {state!r}.")
+    contact = s.scalar(select(ContactChannel).where(ContactChannel.key == key))
+    if contact is None:
+        known = ", ".join(c.key for c in all_contacts(s)) or "none registered"
+        raise ContactError(f"No contact channel {key!r}. Known keys: {known}.")
+    if contact.state != state:
+        audit.record(s, "contact.state", f"contact:{key}", old=contact.state, new=state)
+        contact.state = state
+    return contact

@@ -1,0 +1,227 @@
+"""From an approved template to a confirmed notice: preview, set-based planning, enqueueing."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from . import audience, audit, contacts, library
+from .errors import NotifierError
+from .models import (CHANNELS, DELIVERY_CHANNELS, OPEN_STATUSES, Delivery, DeliveryStatus,
+                     Incident, Notice, Template, TemplateVersion, utcnow)
+
+# A batch should finish well inside the job timeout (600 s) at the channel's rate.
+BATCH_SECONDS = 60
+MAX_BATCH = {"sms": 500, "email": 5000, "telegram": 500}
+
+
+class DispatchError(NotifierError):
+    """A notice cannot be sent as asked."""
+
+
+@dataclass
+class NoticeRequest:
+    """What an operator asks for: a template, its variable values and an audience."""
+
+    template_key: str
+    values: Mapping[str, str | list[str]]
+    channels: Sequence[str] = DELIVERY_CHANNELS
+    segments: Sequence[str] = ()
+    drill: bool = False
+    incident_id: int | None = None
+    incident_title: str = ""
+
+
+@dataclass
+class Preview:
+    """Everything the operator sees before confirming."""
+
+    version: TemplateVersion
+    spec: library.TemplateSpec
+    rendered: dict[str, dict[str, library.RenderedMessage]]
+    counts: dict[str, dict[str, int]]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Count every per-subscriber delivery (the banner is not one)."""
+        return sum(sum(langs.values()) for langs in self.counts.values())
+
+
+def approved_version(s: Session, key: str) -> TemplateVersion:
+    """Return the approved version of a template, or say why there is none."""
+    template = s.scalar(select(Template).where(Template.key == key))
+    if template is None:
+        known = ", ".join(s.scalars(select(Template.key).order_by(Template.key))) or "none"
+        raise DispatchError(f"No template {key!r}. Known templates: {known}.")
+    for version in reversed(template.versions):
+        if version.state == "approved":
+            return version
+    raise DispatchError(f"Template {key!r} has no approved version: a draft cannot be sent. "
+                        "Ask an approver to approve it first.")
+
+
+def _check_request(s: Session, req: NoticeRequest) -> None:
+    bad = [c for c in req.channels if c not in DELIVERY_CHANNELS]
+    if bad or not req.channels:
+        raise DispatchError(f"Unknown delivery channel {', '.join(bad) or '(none chosen)'}: "
+                            f"choose from {', '.join(DELIVERY_CHANNELS)}.")
+    audience.check_segments(s, req.segments)
+    if req.drill and not req.segments:
+        raise DispatchError("A drill goes to a test segment: choose the segment (e.g. staff).")
+    if req.drill and "banner" in req.channels:
+        raise DispatchError("A drill never appears on the public banner: leave the banner out.")
+
+
+def prepare(s: Session, req: NoticeRequest) -> Preview:
+    """Validate the values and render every language x delivery channel, with recipient counts."""
+    _check_request(s, req)
+    version = approved_version(s, req.template_key)
+    spec = library.parse_spec(version.content, source=f"{req.template_key} v{version.number}")
+    values = library.validate_values(spec, req.values, contacts.options(s))
+    rendered = library.render_all(spec, values, drill=req.drill)
+    rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
+                for lang, per in rendered.items()}
+    counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
+    warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
+                for ch, m in per.items() for w in m.warnings]
+    return Preview(version, spec, rendered, counts, warnings)
+
+
+def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
+    """Write the notice and its deliveries in one transaction (the caller commits)."""
+    preview = prepare(s, req)
+    incident = _incident(s, req, preview, who)
+    notice = Notice(incident=incident, template_version_id=preview.version.id,
+                    template_key=req.template_key, kind=preview.spec.kind,
+                    severity=preview.spec.severity, values=dict(req.values),
+                    rendered={lang: {ch: m.to_dict() for ch, m in per.items()}
+                              for lang, per in preview.rendered.items()},
+                    channels=list(req.channels), segments=list(req.segments),
+                    drill=req.drill, created_by=who)
+    s.add(notice)
+    s.flush()
+    planned = plan(s, notice)
+    superseded = supersede(s, notice)
+    audit.record(s, "notice.confirm", f"notice:{notice.id}", who=who, template=req.template_key,
+                 version=preview.version.number, deliveries=planned, superseded=superseded,
+                 drill=req.drill)
+    return notice
+
+
+def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Incident:
+    if req.incident_id is not None:
+        incident = s.get(Incident, req.incident_id)
+        if incident is None or incident.state != "open":
+            raise DispatchError(f"Incident {req.incident_id} is not open: pick an open incident "
+                                "or send without one to open a new incident.")
+        return incident
+    title = req.incident_title or preview.spec.title.get("sv") or req.template_key
+    incident = Incident(title=title, drill=req.drill, opened_by=who)
+    s.add(incident)
+    audit.record(s, "incident.open", "", who=who, title=title)
+    return incident
+
+
+def plan(s: Session, notice: Notice) -> int:
+    """Create one delivery per (delivery channel, normalised address), set-based in SQL."""
+    channels = [c for c in notice.channels if c in CHANNELS]
+    if not channels:
+        return 0
+    sel = audience.selection(channels, notice.segments).subquery()
+    source = select(literal(notice.id), sel.c.channel, sel.c.address, sel.c[2], sel.c[3],
+                    literal(DeliveryStatus.QUEUED.value))
+    result = s.execute(insert(Delivery).from_select(
+        ["notice_id", "channel", "address", "language", "subscription_id", "status"], source))
+    return int(result.rowcount or 0)
+
+
+def supersede(s: Session, notice: Notice) -> int:
+    """Cancel what is still unsent of earlier notices of the same incident."""
+    earlier = select(Notice.id).where(Notice.incident_id == notice.incident_id,
+                                      Notice.id < notice.id)
+    result = s.execute(update(Delivery)
+                       .where(Delivery.notice_id.in_(earlier),
+                              Delivery.status.in_([DeliveryStatus.QUEUED.value,
+                                                   DeliveryStatus.RETRY_WAIT.value]))
+                       .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow(),
+                               error="superseded by a later notice"))
+    s.execute(update(Notice).where(Notice.id.in_(earlier), Notice.state == "sending")
+              .values(state="superseded"))
+    return int(result.rowcount or 0)
+
+
+def batch_size(channel: str, rate: float) -> int:
+    """Size a batch so it finishes well inside the job timeout at the channel's rate."""
+    return max(1, min(MAX_BATCH[channel], int(rate * BATCH_SECONDS)))
+
+
+def id_ranges(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """Cut sorted delivery ids into (first, last) ranges of at most size ids."""
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+PLANNED = "notifier:planned"  # members "notice:channel" whose queued deliveries have jobs
+
+
+def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
+    """Enqueue batch jobs covering the delivery ids; mark the pair planned first."""
+    from flask import current_app
+
+    from . import queues
+
+    if not ids:
+        return 0
+    queues.redis().sadd(PLANNED, f"{notice_id}:{channel}")
+    q = queues.queue(channel)
+    ranges = id_ranges(ids, batch_size(channel, current_app.config["RATES"][channel]))
+    for first, last in ranges:
+        q.enqueue("workers.jobs.deliver_batch", notice_id, channel, first, last,
+                  description=f"notice {notice_id} {channel} {first}-{last}")
+    return len(ranges)
+
+
+def enqueue(s: Session, notice: Notice) -> int:
+    """Put batch jobs for the notice's queued deliveries and the banner on the queues."""
+    from . import queues
+
+    jobs = 0
+    for channel in (c for c in notice.channels if c in CHANNELS):
+        ids = list(s.scalars(select(Delivery.id).where(
+            Delivery.notice_id == notice.id, Delivery.channel == channel,
+            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
+        jobs += enqueue_ids(notice.id, channel, ids)
+    queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    return jobs
+
+
+def progress(s: Session, notice_id: int) -> dict[str, dict[str, int]]:
+    """Count deliveries per delivery channel and status."""
+    from sqlalchemy import func
+
+    rows = s.execute(select(Delivery.channel, Delivery.status, func.count())
+                     .where(Delivery.notice_id == notice_id)
+                     .group_by(Delivery.channel, Delivery.status))
+    result: dict[str, dict[str, int]] = {}
+    for channel, status, n in rows:
+        result.setdefault(channel, {})[status] = n
+    return result
+
+
+def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:
+    """Tell whether nothing is left queued, sending or waiting for a retry."""
+    open_ = {s.value for s in OPEN_STATUSES}
+    return not any(n for per in counts.values() for st, n in per.items() if st in open_)
+
+
+def timestamps(s: Session, notice_id: int) -> tuple[datetime | None, datetime | None]:
+    """Return the first and last send time of a notice."""
+    from sqlalchemy import func
+
+    row = s.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))
+                    .where(Delivery.notice_id == notice_id)).one()
+    return row[0], row[1]
