@@ -29,7 +29,9 @@ class _Refusal:
     retry_after: float | None
     text: str
     code: str = ""
-    per_recipient: bool = False  # a 400 that names a recipient: worth splitting the batch
+    # A 400 about the recipients (or not saying) is worth splitting; one about subject, from
+    # or content would fail every half alike.
+    per_recipient: bool = False
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -56,7 +58,7 @@ def _http_refusal(exc: HTTPError) -> _Refusal:
         text, field = "request refused", ""
     status = int(exc.status_code)
     return _Refusal(status, _retry_after(exc.headers), text, str(status),
-                    per_recipient=field.startswith("personalizations"))
+                    per_recipient=not field or field.startswith("personalizations"))
 
 
 def _network_refusal(exc: OSError) -> _Refusal:
