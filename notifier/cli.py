@@ -1,0 +1,297 @@
+"""The `notifier` command: run the processes, manage data, send notices without the console."""
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from flask import Flask
+
+from .errors import NotifierError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def app() -> Flask:
+    """Create the app for one CLI command."""
+    from . import create_app
+
+    return create_app()
+
+
+def fails_clearly(fn: F) -> F:
+    """Turn a NotifierError into a one-line message and exit status 2."""
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NotifierError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+    return wrapped  # type: ignore[return-value]
+
+
+@click.group(help="notifier: crisis notices by SMS, email, Telegram and a website banner.")
+def main() -> None:
+    """Group every command."""
+
+
+@main.command(help="Start everything: Valkey, database, console, workers, sandbox providers.")
+@fails_clearly
+def up() -> None:
+    from .runner import run
+
+    run()
+
+
+@main.command(help="Serve the web console (gunicorn).")
+@click.option("--workers", default=2, show_default=True)
+@fails_clearly
+def web(workers: int) -> None:
+    import os
+
+    a = app()
+    bind = f"{a.config['HOST']}:{a.config['PORT']}"
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                               "--threads", "4", "--bind", bind, "--access-logfile", "-",
+                               "notifier:create_app()"])
+
+
+@main.command(help="Run an RQ worker (with the scheduler and the reconciler).")
+@click.option("--queues", "queue_names", default="banner,control,email,telegram,sms",
+              show_default=True, help="Comma-separated queue names, in priority order.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@fails_clearly
+def worker(queue_names: str, burst: bool) -> None:
+    from .runner import run_worker
+
+    run_worker(app(), [q.strip() for q in queue_names.split(",") if q.strip()], burst)
+
+
+@main.command(help="Run the provider simulators (Twilio, SendGrid, Telegram).")
+@click.option("--port", type=int, default=None)
+@fails_clearly
+def sandbox(port: int | None) -> None:
+    from .sandbox.server import serve
+
+    serve("127.0.0.1", port or app().config["SANDBOX_PORT"])
+
+
+@main.group(help="Database commands.")
+def db() -> None:
+    """Group database commands."""
+
+
+@db.command("upgrade", help="Apply migrations.")
+@fails_clearly
+def db_upgrade() -> None:
+    from . import db as database
+
+    database.upgrade(app().config["DATABASE_URL"])
+    click.echo("database is up to date")
+
+
+@main.group(help="Console accounts.")
+def users() -> None:
+    """Group account commands."""
+
+
+@users.command("create", help="Create an account; asks for the password.")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["viewer", "operator", "editor",
+                                                          "approver", "admin"]))
+@click.password_option()
+@fails_clearly
+def users_create(email: str, role: str, password: str) -> None:
+    from . import auth, db as database
+
+    with app().app_context(), database.transaction() as s:
+        auth.create_user(s, email, role, password)
+    click.echo(f"created {role} {email}")
+
+
+@main.group(help="The message library.")
+def templates() -> None:
+    """Group template commands."""
+
+
+@templates.command("import", help="Load template files as drafts (unchanged content keeps its approval).")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@fails_clearly
+def templates_import(folder: Path) -> None:
+    from . import audit, db as database, versions
+
+    with app().app_context(), database.transaction() as s:
+        report = versions.import_dir(s, folder, audit.actor())
+    for key in report.created:
+        click.echo(f"draft    {key}")
+    for key in report.unchanged:
+        click.echo(f"same     {key}")
+
+
+@templates.command("check", help="Validate template files without importing them.")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@fails_clearly
+def templates_check(folder: Path) -> None:
+    from . import library
+
+    specs = library.load_dir(folder)
+    click.echo(f"{len(specs)} templates are valid")
+
+
+@templates.command("export", help="Write the approved templates as files.")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@fails_clearly
+def templates_export(folder: Path) -> None:
+    from . import db as database, versions
+
+    with app().app_context(), database.transaction() as s:
+        for path in versions.export_dir(s, folder):
+            click.echo(str(path))
+
+
+@main.group(help="The contact-channel registry (the company's own phone numbers, chat, ...).")
+def contacts() -> None:
+    """Group contact-channel commands."""
+
+
+@contacts.command("list", help="List contact channels and their state.")
+@fails_clearly
+def contacts_list() -> None:
+    from . import contacts as registry, db as database
+
+    with app().app_context(), database.transaction() as s:
+        for c in registry.all_contacts(s):
+            click.echo(f"{c.key:16} {c.state:8} {c.kind:8} {c.value:40} {c.label_sv} / {c.label_en}")
+
+
+@contacts.command("set", help="Mark a contact channel up, down or unknown.")
+@click.argument("key")
+@click.argument("state", type=click.Choice(["up", "down", "unknown"]))
+@fails_clearly
+def contacts_set(key: str, state: str) -> None:
+    from . import contacts as registry, db as database, queues
+
+    a = app()
+    with a.app_context():
+        with database.transaction() as s:
+            registry.set_state(s, key, state)
+        queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    click.echo(f"{key} is {state}")
+
+
+@contacts.command("add", help="Register or update a contact channel.")
+@click.argument("key")
+@click.option("--kind", required=True, type=click.Choice(["phone", "chat", "email", "webform",
+                                                          "office", "social"]))
+@click.option("--sv", "label_sv", required=True, help="Label in Swedish")
+@click.option("--en", "label_en", required=True, help="Label in English")
+@click.option("--value", required=True, help="Number, address or https link")
+@click.option("--state", default="up", type=click.Choice(["up", "down", "unknown"]))
+@fails_clearly
+def contacts_add(key: str, kind: str, label_sv: str, label_en: str, value: str, state: str) -> None:
+    from . import contacts as registry, db as database
+
+    with app().app_context(), database.transaction() as s:
+        registry.register(s, registry.ContactDefinition(key, kind, label_sv, label_en, value, state))
+    click.echo(f"registered {key}")
+
+
+@main.group(help="Subscribers.")
+def subscribers() -> None:
+    """Group subscriber commands."""
+
+
+@subscribers.command("import", help="Import subscribers from CSV "
+                     "(name,language,phone,email,telegram_chat_id,segments[,external_id]).")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@fails_clearly
+def subscribers_import(file: Any) -> None:
+    from . import audience, db as database
+
+    with app().app_context(), database.transaction() as s:
+        report = audience.import_csv(s, file.read())
+    for line, reason in report.errors:
+        click.echo(f"line {line}: {reason}", err=True)
+    click.echo(f"{report.added} added, {report.updated} updated, {len(report.errors)} refused")
+    if report.errors:
+        sys.exit(1)
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise NotifierError(f"--var {pair!r}: write NAME=VALUE.")
+        name, value = pair.split("=", 1)
+        values[name.strip()] = value
+    return values
+
+
+@main.command(help="Send a notice from an approved template.")
+@click.argument("template_key")
+@click.option("--var", "variables", multiple=True, help="NAME=VALUE (lists comma-separated)")
+@click.option("--segment", "segments", multiple=True, help="Segment key; several are a union")
+@click.option("--channels", default="sms,email,telegram,banner", show_default=True)
+@click.option("--incident", "incident_id", type=int, default=None, help="Add to an open incident")
+@click.option("--drill", is_flag=True, help="Send as a drill (never public)")
+@click.option("--yes", is_flag=True, help="Confirm (required)")
+@click.option("--wait", is_flag=True, help="Wait until every delivery is done")
+@fails_clearly
+def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...], channels: str,
+         incident_id: int | None, drill: bool, yes: bool, wait: bool) -> None:
+    from . import audit, db as database, dispatch
+
+    if not yes:
+        raise NotifierError("Add --yes to confirm that this notice goes out now.")
+    req = dispatch.NoticeRequest(template_key, _parse_vars(variables),
+                                 [c.strip() for c in channels.split(",") if c.strip()],
+                                 list(segments), drill, incident_id)
+    a = app()
+    with a.app_context():
+        with database.transaction() as s:
+            notice = dispatch.confirm(s, req, audit.actor())
+        with database.transaction() as s:
+            dispatch.enqueue(s, notice)
+        click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed")
+        if wait:
+            sys.exit(_wait(notice.id))
+
+
+def _wait(notice_id: int) -> int:
+    from . import db as database, dispatch
+
+    while True:
+        with database.transaction() as s:
+            counts = dispatch.progress(s, notice_id)
+        if dispatch.is_finished(counts):
+            _print_counts(counts)
+            failed = sum(per.get("failed", 0) for per in counts.values())
+            return 1 if failed else 0
+        time.sleep(0.5)
+
+
+def _print_counts(counts: dict[str, dict[str, int]]) -> None:
+    for channel in sorted(counts):
+        detail = ", ".join(f"{status} {n}" for status, n in sorted(counts[channel].items()))
+        click.echo(f"{channel:9} {detail}")
+
+
+@main.command(help="Show a notice's progress per delivery channel and status.")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def status(notice_id: int) -> None:
+    from . import db as database, dispatch
+    from .models import Notice
+
+    with app().app_context(), database.transaction() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise NotifierError(f"No notice {notice_id}.")
+        click.echo(f"notice {notice.id} {notice.template_key} ({notice.state}), "
+                   f"incident {notice.incident_id}, by {notice.created_by}")
+        _print_counts(dispatch.progress(s, notice_id))

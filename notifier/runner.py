@@ -1,0 +1,148 @@
+"""`notifier up`: start every process, print what to do next, stop them all on Ctrl-C."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask
+
+from . import config, db, embedded
+from .errors import NotifierError
+
+log = logging.getLogger("notifier.up")
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.DEVNULL,
+                            preexec_fn=embedded.die_with_parent)
+    log.info("started %s (pid %s)", name, proc.pid)
+    return proc
+
+
+def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    providers = cfg["PROVIDERS"]
+    sandbox_url = f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}"
+    if any(p.api_url == sandbox_url for p in providers.values()):  # type: ignore[attr-defined]
+        procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env)
+    procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
+                                  f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
+                                  "notifier:create_app()"], env)
+    # The banner has a worker of its own so it never waits behind a long SMS batch.
+    procs["worker-banner"] = _spawn("banner worker", ["notifier", "worker", "--queues",
+                                                      "banner,control"], env)
+    for i in range(int(cfg["WORKERS"])):  # type: ignore[call-overload]
+        procs[f"worker-{i + 1}"] = _spawn(f"worker {i + 1}", ["notifier", "worker"], env)
+    return procs
+
+
+def _seed_demo(cfg: dict[str, object]) -> str | None:
+    """Seed the demo into an empty sandbox database; return the message to print."""
+    if not cfg["SANDBOX"]:
+        return None
+    engine = db.make_engine(str(cfg["DATABASE_URL"]))
+    try:
+        if not db.is_empty(engine):
+            return None
+    finally:
+        engine.dispose()
+    from . import create_app, demo
+
+    app = create_app()
+    with app.app_context(), db.transaction() as s:
+        accounts = demo.seed(s, cfg.get("DEMO_PASSWORD"))  # type: ignore[arg-type]
+    lines = ["Demo accounts (password shown only this once):"]
+    lines += [f"  {role:9} {email}" for role, email in accounts.emails.items()]
+    lines.append(f"  password  {accounts.password}")
+    return "\n".join(lines)
+
+
+def run() -> None:
+    """Start Valkey, migrate, seed the demo, start the processes and supervise them."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    cfg = config.load()
+    instance = Path(str(cfg["INSTANCE_DIR"]))
+    instance.mkdir(parents=True, exist_ok=True)
+    valkey = embedded.start(instance) if cfg["REDIS_EMBEDDED"] else None
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        db.upgrade(str(cfg["DATABASE_URL"]))
+        seeded = _seed_demo(cfg)
+        procs = _children(cfg, dict(os.environ))
+        _announce(cfg, seeded)
+        _supervise(procs)
+    finally:
+        _stop(procs, valkey)
+
+
+def _announce(cfg: dict[str, object], seeded: str | None) -> None:
+    url = f"http://{cfg['HOST']}:{cfg['PORT']}"
+    mode = ("SANDBOX: nothing real is sent; messages land in the sandbox inbox."
+            if cfg["SANDBOX"] else "LIVE: real providers are configured.")
+    print(f"\nnotifier is running at {url}\n{mode}", flush=True)
+    if seeded:
+        print(seeded, flush=True)
+    print("Next: log in as operator@solvik.example, choose 'Send a notice', pick "
+          "'phone-lines-down', preview and confirm.\nOr from another terminal: "
+          "notifier send phone-lines-down --var ... --yes --wait\nCtrl-C stops everything.\n",
+          flush=True)
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                raise NotifierError(f"{name} stopped unexpectedly (exit {proc.returncode}); "
+                                    "see the log above. Stopping everything.")
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]], valkey: subprocess.Popen[bytes] | None) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for proc in procs.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if valkey is not None:
+        valkey.terminate()
+        try:
+            valkey.wait(10)
+        except subprocess.TimeoutExpired:
+            valkey.kill()
+    print("notifier stopped", flush=True)
+
+
+def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> None:
+    """Run an RQ worker in this process with the reconciler loop beside it."""
+    from rq import SimpleWorker
+
+    from workers import context, reconciler
+
+    from . import queues
+
+    context.use_app(app)
+    with app.app_context():
+        conn = queues.redis()
+        worker = SimpleWorker([queues.queue(n) for n in queue_names], connection=conn)
+        reconciler_stop = threading.Event()
+        thread = threading.Thread(target=reconciler.run_forever,
+                                  args=(app, app.config.get("RECONCILE_EVERY", 5.0), reconciler_stop),
+                                  daemon=True)
+        thread.start()
+        try:
+            worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+        finally:
+            reconciler_stop.set()
