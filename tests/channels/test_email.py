@@ -1,0 +1,150 @@
+"""The email adapter drives the real SendGrid SDK against the sandbox."""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+
+from notifier.config import ProviderSettings
+from notifier.sandbox.client import SandboxClient
+from workers.channels.base import Message, Result
+from workers.channels.email import EmailAdapter
+
+Settings = Callable[..., ProviderSettings]
+
+
+def mail(delivery_id: int, address: str | None = None, *, subject: str | None = "Avbrott",
+         text: str = "Våra 020-nummer är nere.", language: str = "sv") -> Message:
+    return Message(delivery_id, address or f"kund{delivery_id}@example.se", language, text,
+                   subject=subject, html=f"<p>{text}</p>")
+
+
+@pytest.fixture
+def adapter(make_settings: Settings) -> Iterator[EmailAdapter]:
+    email_adapter = EmailAdapter(make_settings("sendgrid"), timeout=0.5)
+    yield email_adapter
+    email_adapter.close()
+
+
+def calls(sandbox: SandboxClient) -> int:
+    return int(sandbox.stats()["calls"].get("email", 0))
+
+
+def test_recipients_receive_subject_text_html_and_delivery_id(
+        adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    outcomes = adapter.send([mail(1), mail(2, language="en", text="Lines are down",
+                                          subject="Outage")])
+
+    assert [o.result for o in outcomes] == [Result.SENT, Result.SENT]
+    [received] = sandbox.messages(channel="email", to="kund2@example.se")
+    assert (received["subject"], received["body"], received["html"]) == \
+        ("Outage", "Lines are down", "<p>Lines are down</p>")
+    assert received["from"] == "kundservice@example.se"
+    assert received["custom_args"]["delivery_id"] == "2"
+    assert received["language"] == "en"
+    assert outcomes[1].provider_id == f"{received['provider_id']}.2"
+
+
+def test_identical_content_goes_in_one_request(adapter: EmailAdapter,
+                                               sandbox: SandboxClient) -> None:
+    messages = [mail(i) for i in range(1, 6)] + [mail(6, text="Other text")]
+
+    outcomes = adapter.send(messages)
+
+    assert all(o.result is Result.SENT for o in outcomes)
+    assert calls(sandbox) == 2
+
+
+def test_more_than_1000_recipients_are_split_into_requests(adapter: EmailAdapter,
+                                                           sandbox: SandboxClient) -> None:
+    outcomes = adapter.send([mail(i) for i in range(1, 2502)])
+
+    assert all(o.result is Result.SENT for o in outcomes)
+    assert calls(sandbox) == 3
+    assert len(sandbox.messages(channel="email")) == 2501
+
+
+def test_invalid_address_fails_without_a_request(adapter: EmailAdapter,
+                                                 sandbox: SandboxClient) -> None:
+    [outcome] = adapter.send([mail(1, "not-an-address")])
+
+    assert (outcome.result, outcome.error_code) == (Result.FAILED, "invalid_address")
+    assert calls(sandbox) == 0
+
+
+def test_refused_addresses_are_isolated_and_the_others_still_receive(
+        adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    bad = ["kund5@example.se", "kund13@example.se"]
+    sandbox.fault("email", "invalid", addresses=bad)
+
+    outcomes = adapter.send([mail(i) for i in range(1, 21)])
+
+    failed = {o.delivery_id: o.error_code for o in outcomes if o.result is Result.FAILED}
+    assert failed == {5: "400", 13: "400"}
+    received = {m["to"] for m in sandbox.messages(channel="email")}
+    assert len(received) == 18 and not received & set(bad)
+    assert all(o.error and "@" not in o.error for o in outcomes if o.error)
+
+
+def test_request_level_400_is_not_split(adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    outcomes = adapter.send([mail(i, subject=None) for i in range(1, 9)])
+
+    assert {(o.result, o.error_code) for o in outcomes} == {(Result.FAILED, "400")}
+    assert calls(sandbox) == 1
+
+
+def test_rate_limit_retries_the_whole_group_after_the_providers_delay(
+        adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("email", "rate_limit", count=1, retry_after=3)
+
+    outcomes = adapter.send([mail(1), mail(2)])
+
+    assert {(o.result, o.error_code, o.retry_after) for o in outcomes} == \
+        {(Result.RETRY, "429", 3.0)}
+    assert adapter.send([mail(1)])[0].result is Result.SENT
+
+
+def test_server_error_is_retryable(adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("email", "error_5xx")
+
+    [outcome] = adapter.send([mail(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, "500")
+    assert sandbox.messages() == []
+
+
+def test_timeout_is_retryable(adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("email", "timeout", seconds=1.5)
+
+    [outcome] = adapter.send([mail(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, "timeout")
+
+
+def test_unreachable_provider_is_retryable(make_settings: Settings, closed_port_url: str) -> None:
+    adapter = EmailAdapter(make_settings("sendgrid", api_url=closed_port_url), timeout=0.5)
+
+    [outcome] = adapter.send([mail(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, "network")
+
+
+def test_wrong_api_key_fails_as_a_configuration_error(make_settings: Settings,
+                                                      sandbox: SandboxClient) -> None:
+    adapter = EmailAdapter(make_settings("sendgrid", api_key="SG.wrong"))
+
+    outcomes = adapter.send([mail(1), mail(2)])
+
+    assert {(o.result, o.error_code) for o in outcomes} == {(Result.FAILED, "401")}
+    assert "NOTIFIER_SENDGRID_API_KEY" in (outcomes[0].error or "")
+    assert calls(sandbox) == 1
+
+
+def test_suppressed_recipient_is_accepted_but_receives_nothing(
+        adapter: EmailAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("email", "unsubscribed", addresses=["kund1@example.se"])
+
+    outcomes = adapter.send([mail(1), mail(2)])
+
+    assert [o.result for o in outcomes] == [Result.SENT, Result.SENT]
+    assert [m["to"] for m in sandbox.messages(channel="email")] == ["kund2@example.se"]

@@ -1,0 +1,149 @@
+"""The SMS adapter drives the real Twilio SDK against the sandbox."""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator
+
+import pytest
+
+from notifier.config import ProviderSettings
+from notifier.sandbox.client import SandboxClient
+from workers.channels.base import Message, Result
+from workers.channels.sms import SmsAdapter, scrub
+
+Settings = Callable[..., ProviderSettings]
+
+
+def sms(delivery_id: int, to: str = "+46701234567", text: str = "Våra 020-nummer är nere.") -> Message:
+    return Message(delivery_id, to, "sv", text)
+
+
+@pytest.fixture
+def adapter(make_settings: Settings) -> Iterator[SmsAdapter]:
+    sms_adapter = SmsAdapter(make_settings("twilio"), status_callback_url="https://n.example/cb",
+                             validity_period=900, timeout=0.5)
+    yield sms_adapter
+    sms_adapter.close()
+
+
+def test_sent_messages_reach_recipients_with_callback_and_validity(
+        adapter: SmsAdapter, sandbox: SandboxClient) -> None:
+    outcomes = adapter.send([sms(1, "+46701234567"), sms(2, "+46701234568", "Lines are down")])
+
+    assert [o.result for o in outcomes] == [Result.SENT, Result.SENT]
+    assert all(re.fullmatch(r"SM[0-9a-f]{32}", o.provider_id or "") for o in outcomes)
+    received = sandbox.messages(channel="sms", to="+46701234568")
+    assert len(received) == 1
+    assert received[0]["body"] == "Lines are down"
+    assert received[0]["from"] == "Notifier"
+    assert received[0]["provider_id"] == outcomes[1].provider_id
+    assert received[0]["meta"]["status_callback"] == "https://n.example/cb"
+    assert received[0]["meta"]["validity_period"] == "900"
+
+
+def test_messaging_service_replaces_sender(make_settings: Settings, sandbox: SandboxClient) -> None:
+    adapter = SmsAdapter(make_settings("twilio", messaging_service_sid="MG" + "a" * 32))
+
+    assert adapter.send([sms(1)])[0].result is Result.SENT
+    assert sandbox.messages(channel="sms")[0]["from"] == "MG" + "a" * 32
+    adapter.close()
+
+
+@pytest.mark.parametrize(("to", "result", "code"), [
+    ("0701234567", Result.FAILED, "21211"),         # not E.164
+    ("+15005550001", Result.FAILED, "21211"),       # Twilio's magic invalid number
+    ("+15005550009", Result.FAILED, "21614"),       # not a mobile number
+    ("+4681234567", Result.FAILED, "21635"),        # a Stockholm landline
+    ("+15005550004", Result.OPTED_OUT, "21610"),    # replied STOP
+])
+def test_permanent_errors_and_opt_out(adapter: SmsAdapter, sandbox: SandboxClient, to: str,
+                                      result: Result, code: str) -> None:
+    [outcome] = adapter.send([sms(7, to)])
+
+    assert (outcome.result, outcome.error_code) == (result, code)
+    assert to not in (outcome.error or "")
+    assert sandbox.messages(channel="sms") == []
+
+
+@pytest.mark.parametrize(("kind", "result", "code"), [
+    ("unsubscribed", Result.OPTED_OUT, "21610"),
+    ("invalid", Result.FAILED, "21211"),
+    ("landline", Result.FAILED, "21635"),
+])
+def test_faulted_recipient_is_classified_and_others_still_receive(
+        adapter: SmsAdapter, sandbox: SandboxClient, kind: str, result: Result, code: str) -> None:
+    sandbox.fault("sms", kind, addresses=["+46701111111"])
+
+    outcomes = adapter.send([sms(1, "+46701111111"), sms(2, "+46702222222")])
+
+    assert [(o.result, o.error_code) for o in outcomes] == [(result, code), (Result.SENT, None)]
+    assert [m["to"] for m in sandbox.messages(channel="sms")] == ["+46702222222"]
+
+
+def test_rate_limit_is_retried_after_the_providers_delay(adapter: SmsAdapter,
+                                                         sandbox: SandboxClient) -> None:
+    sandbox.fault("sms", "rate_limit", count=1, retry_after=2)
+
+    [first] = adapter.send([sms(1)])
+    [second] = adapter.send([sms(1)])
+
+    assert (first.result, first.error_code, first.retry_after) == (Result.RETRY, "20429", 2.0)
+    assert second.result is Result.SENT
+    assert len(sandbox.messages(channel="sms")) == 1
+
+
+def test_server_error_is_retryable(adapter: SmsAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("sms", "error_5xx")
+
+    [outcome] = adapter.send([sms(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, "20500")
+
+
+def test_timeout_is_retryable(adapter: SmsAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("sms", "timeout", seconds=1.5)
+
+    [outcome] = adapter.send([sms(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, "timeout")
+
+
+def test_unreachable_provider_is_retryable(make_settings: Settings, closed_port_url: str) -> None:
+    adapter = SmsAdapter(make_settings("twilio", api_url=closed_port_url), timeout=0.5)
+
+    outcomes = adapter.send([sms(1), sms(2)])
+
+    assert [(o.result, o.error_code) for o in outcomes] == [(Result.RETRY, "network")] * 2
+    adapter.close()
+
+
+def test_wrong_auth_token_fails_with_a_configuration_hint(make_settings: Settings,
+                                                          sandbox: SandboxClient) -> None:
+    adapter = SmsAdapter(make_settings("twilio", auth_token="wrong"))
+
+    [outcome] = adapter.send([sms(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.FAILED, "20003")
+    assert "NOTIFIER_TWILIO" in (outcome.error or "")
+    assert sandbox.messages() == []
+    adapter.close()
+
+
+def test_one_outcome_per_message_in_order(adapter: SmsAdapter, sandbox: SandboxClient) -> None:
+    sandbox.fault("sms", "error_5xx", addresses=["+46703333333"])
+    messages = [sms(i, f"+4670{i:07d}") for i in range(1, 21)]
+    messages[4] = sms(5, "+46703333333")
+    messages[9] = sms(10, "not a number")
+
+    outcomes = adapter.send(messages)
+
+    assert [o.delivery_id for o in outcomes] == list(range(1, 21))
+    assert outcomes[4].result is Result.RETRY and outcomes[9].result is Result.FAILED
+    assert sum(o.result is Result.SENT for o in outcomes) == 18
+    assert len(sandbox.messages(channel="sms")) == 18
+
+
+def test_scrub_removes_phone_numbers() -> None:
+    assert scrub("The 'To' number +46 70 123 45 67 is not valid") == \
+        "The 'To' number <number> is not valid"
+    assert scrub("Error 21211 at 2024") == "Error 21211 at 2024"
