@@ -1,8 +1,9 @@
 """GSM 03.38 / UCS-2 detection, segment counting and GSM-safe normalisation of SMS text."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 # The GSM 03.38 default alphabet in code-point order (0x00..0x7F); 0x1B is the escape to
 # the extension table, so it is a placeholder here and never matches real text.
