@@ -317,6 +317,6 @@ def test_threaded_server_and_client() -> None:
 
 
 def test_client_says_when_the_sandbox_is_not_running() -> None:
-    with SandboxClient("http://127.0.0.1:1", timeout=0.5) as sandbox:
-        with pytest.raises(SandboxClientError, match="Is it running"):
-            sandbox.messages()
+    with SandboxClient("http://127.0.0.1:1", timeout=0.5) as sandbox, \
+            pytest.raises(SandboxClientError, match="Is it running"):
+        sandbox.messages()

@@ -1,7 +1,8 @@
 """The sandbox WSGI app: every provider simulator and the control API in one Flask app."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, request
 

@@ -65,7 +65,7 @@ class SandboxClient:
         """Release the connection pool."""
         self._http.close()
 
-    def __enter__(self) -> SandboxClient:
+    def __enter__(self) -> SandboxClient:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -70,6 +70,8 @@ def start_in_thread(host: str = "127.0.0.1", port: int = 0,
                     app: Flask | None = None) -> SandboxServer:
     """Start the simulators on a background thread (port 0 picks a free port)."""
     server = _make(host, port, app)
-    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    # A short poll interval makes stop() quick; tests start and stop servers often.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="sandbox", daemon=True)
     thread.start()
     return SandboxServer(server, thread)

@@ -66,7 +66,7 @@ def fail(status: int, description: str, retry_after: float | None = None) -> Res
     """Answer with the Bot API's error body."""
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if retry_after is not None:
-        body["parameters"] = {"retry_after": int(math.ceil(retry_after))}
+        body["parameters"] = {"retry_after": math.ceil(retry_after)}
     resp = jsonify(body)
     resp.status_code = status
     return resp
@@ -116,7 +116,7 @@ def _fault_response(fault: Fault) -> Response:
     return {
         "error_5xx": lambda: fail(500, "Internal Server Error"),
         "rate_limit": lambda: fail(429, f"Too Many Requests: retry after "
-                                        f"{int(math.ceil(fault.retry_after))}", fault.retry_after),
+                                        f"{math.ceil(fault.retry_after)}", fault.retry_after),
         "invalid": lambda: fail(400, "Bad Request: chat not found"),
     }.get(fault.kind, lambda: fail(403, "Forbidden: bot was blocked by the user"))()
 

@@ -103,7 +103,7 @@ def _fault_response(fault: Fault, to: str) -> Response:
     if fault.kind == "timeout":
         time.sleep(fault.seconds)
         return error(20503)
-    headers = {"Retry-After": str(int(math.ceil(fault.retry_after)))} \
+    headers = {"Retry-After": str(math.ceil(fault.retry_after))} \
         if fault.kind == "rate_limit" else None
     return error(FAULT_CODES[fault.kind], headers, to=to)
 

@@ -1,7 +1,7 @@
 """Fixtures for the channel adapters: the provider sandbox on a free port, reset per test."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 

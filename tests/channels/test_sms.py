@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -21,7 +21,7 @@ def sms(delivery_id: int, to: str = "+46701234567", text: str = "Våra 020-numme
 @pytest.fixture
 def adapter(make_settings: Settings) -> Iterator[SmsAdapter]:
     sms_adapter = SmsAdapter(make_settings("twilio"), status_callback_url="https://n.example/cb",
-                             validity_period=900, timeout=0.5)
+                             validity_period=900, timeout=3)
     yield sms_adapter
     sms_adapter.close()
 
@@ -100,12 +100,14 @@ def test_server_error_is_retryable(adapter: SmsAdapter, sandbox: SandboxClient) 
     assert (outcome.result, outcome.error_code) == (Result.RETRY, "20500")
 
 
-def test_timeout_is_retryable(adapter: SmsAdapter, sandbox: SandboxClient) -> None:
-    sandbox.fault("sms", "timeout", seconds=1.5)
+def test_timeout_is_retryable(make_settings: Settings, sandbox: SandboxClient) -> None:
+    adapter = SmsAdapter(make_settings("twilio"), timeout=0.3)
+    sandbox.fault("sms", "timeout", seconds=1)
 
     [outcome] = adapter.send([sms(1)])
 
     assert (outcome.result, outcome.error_code) == (Result.RETRY, "timeout")
+    adapter.close()
 
 
 def test_unreachable_provider_is_retryable(make_settings: Settings, closed_port_url: str) -> None:

@@ -1,7 +1,7 @@
 """The Telegram adapter drives python-telegram-bot against the sandbox."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -20,7 +20,7 @@ def tg(delivery_id: int, chat: str | None = None,
 
 @pytest.fixture
 def adapter(make_settings: Settings) -> TelegramAdapter:
-    return TelegramAdapter(make_settings("telegram"), concurrency=5, timeout=0.5)
+    return TelegramAdapter(make_settings("telegram"), concurrency=5, timeout=3)
 
 
 def test_recipient_reads_the_rendered_html(adapter: TelegramAdapter,
@@ -85,8 +85,9 @@ def test_server_error_is_retryable(adapter: TelegramAdapter, sandbox: SandboxCli
     assert outcome.result is Result.RETRY
 
 
-def test_timeout_is_retryable(adapter: TelegramAdapter, sandbox: SandboxClient) -> None:
-    sandbox.fault("telegram", "timeout", seconds=1.5)
+def test_timeout_is_retryable(make_settings: Settings, sandbox: SandboxClient) -> None:
+    adapter = TelegramAdapter(make_settings("telegram"), timeout=0.3)
+    sandbox.fault("telegram", "timeout", seconds=1)
 
     [outcome] = adapter.send([tg(1)])
 
@@ -103,7 +104,7 @@ def test_unreachable_api_is_retryable(make_settings: Settings, closed_port_url: 
 
 def test_rejected_token_fails_every_message_with_a_configuration_hint(
         make_settings: Settings, sandbox: SandboxClient) -> None:
-    adapter = TelegramAdapter(make_settings("telegram", token="not-a-token"), timeout=0.5)
+    adapter = TelegramAdapter(make_settings("telegram", token="not-a-token"), timeout=3)
 
     outcomes = adapter.send([tg(1), tg(2)])
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from python_http_client.exceptions import HTTPError

@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -31,7 +32,7 @@ def scrub(text: str) -> str:
     return PHONE.sub("<number>", text)
 
 
-class RebasedHttpClient(TwilioHttpClient):
+class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
     """A TwilioHttpClient that sends every request to another root URL (sandbox, edge, proxy)."""
 
     def __init__(self, api_url: str | None, *, pool_size: int = 10,

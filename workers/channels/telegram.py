@@ -4,11 +4,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from telegram import Bot
-from telegram.error import (BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter,
-                            TelegramError, TimedOut)
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 
 from notifier.config import ProviderSettings
