@@ -19,6 +19,9 @@ CHAT_ID = re.compile(r"^(-?\d+|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
                 "a", "tg-emoji", "code", "pre", "blockquote"}
 MAX_TEXT = 4096
+# Telegram accepts only these named entities, numeric ones, and "<" only as a tag opener.
+BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
+BAD_LESS_THAN = re.compile(r"<(?![a-zA-Z/])")
 
 
 class EntityError(Exception):
@@ -50,10 +53,21 @@ class _TelegramHTML(HTMLParser):
         self.text.append(data)
 
 
+def _check_escapes(text: str) -> None:
+    amp, lt = BAD_AMPERSAND.search(text), BAD_LESS_THAN.search(text)
+    if amp is not None:
+        offset = len(text[:amp.start()].encode())
+        raise EntityError(f"Can't find end of the entity starting at byte offset {offset}")
+    if lt is not None:
+        offset = len(text[:lt.start()].encode())
+        raise EntityError(f'Unsupported start tag "" at byte offset {offset}')
+
+
 def plain_text(text: str, parse_mode: str | None) -> str:
     """Return what the recipient reads, or raise EntityError for bad HTML."""
     if (parse_mode or "").upper() != "HTML":
         return text
+    _check_escapes(text)
     parser = _TelegramHTML()
     parser.feed(text)
     parser.close()
