@@ -41,10 +41,11 @@ class SandboxClient:
 
     def fault(self, channel: str, kind: str, *, rate: float = 1.0, count: int | None = None,
               addresses: list[str] | None = None, retry_after: float = 1,
-              seconds: float | None = None) -> dict[str, Any]:
+              seconds: float | None = None, problem: bool = False) -> dict[str, Any]:
         """Inject a fault; return it as the sandbox stored it."""
         body: dict[str, Any] = {"channel": channel, "kind": kind, "rate": rate, "count": count,
-                                "addresses": addresses, "retry_after": retry_after}
+                                "addresses": addresses, "retry_after": retry_after,
+                                "problem": problem}
         if seconds is not None:
             body["seconds"] = seconds
         return dict(self._call("POST", "/faults", json=body))

@@ -58,6 +58,7 @@ class Fault:
     addresses: list[str] | None = None
     retry_after: float = 1
     seconds: float = 15.0
+    problem: bool = False  # Twilio only: answer in the RFC-9457 shape of its newer APIs
 
     def matches(self, channel: str, addresses: Iterable[str]) -> bool:
         """Tell whether this fault concerns a call on channel to these addresses."""
@@ -86,7 +87,8 @@ def parse_fault(fault_id: int, body: Mapping[str, Any]) -> Fault:
         raise SandboxFaultError("addresses must be a list of strings or null")
     if not 0 <= rate <= 1:
         raise SandboxFaultError(f"rate must be between 0 and 1, got {rate}")
-    return Fault(fault_id, channel, kind, rate, count, addresses, retry_after, seconds)
+    return Fault(fault_id, channel, kind, rate, count, addresses, retry_after, seconds,
+                 bool(body.get("problem", False)))
 
 
 class SandboxState:

@@ -47,13 +47,16 @@ def num_segments(body: str) -> int:
     return analyse(body).segments
 
 
-def error(code: int, headers: dict[str, str] | None = None, *, to: str = "") -> Response:
-    """Answer with Twilio's legacy error body."""
+def error(code: int, headers: dict[str, str] | None = None, *, to: str = "",
+          problem: bool = False) -> Response:
+    """Answer with Twilio's legacy error body (or its RFC-9457 problem body)."""
     status, message = ERRORS[code]
     if code == 21211 and to:
         message = f"The 'To' number {to} is not a valid phone number."  # the real text has it
-    resp = jsonify({"code": code, "message": message,
-                    "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+    more_info = f"https://www.twilio.com/docs/errors/{code}"
+    body = {"type": more_info, "title": message, "status": status, "code": code} if problem \
+        else {"code": code, "message": message, "more_info": more_info, "status": status}
+    resp = jsonify(body)
     resp.status_code = status
     resp.headers.update(headers or {})
     return resp
@@ -105,7 +108,7 @@ def _fault_response(fault: Fault, to: str) -> Response:
         return error(20503)
     headers = {"Retry-After": str(math.ceil(fault.retry_after))} \
         if fault.kind == "rate_limit" else None
-    return error(FAULT_CODES[fault.kind], headers, to=to)
+    return error(FAULT_CODES[fault.kind], headers, to=to, problem=fault.problem)
 
 
 def _resource(account_sid: str, form: dict[str, str], sid: str) -> dict[str, Any]:

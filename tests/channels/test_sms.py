@@ -92,6 +92,20 @@ def test_rate_limit_is_retried_after_the_providers_delay(adapter: SmsAdapter,
     assert len(sandbox.messages(channel="sms")) == 1
 
 
+@pytest.mark.parametrize(("kind", "result", "code"), [
+    ("rate_limit", Result.RETRY, "20429"), ("error_5xx", Result.RETRY, "20500"),
+    ("invalid", Result.FAILED, "21211"), ("unsubscribed", Result.OPTED_OUT, "21610"),
+])
+def test_rfc9457_errors_are_classified_alike(adapter: SmsAdapter, sandbox: SandboxClient,
+                                             kind: str, result: Result, code: str) -> None:
+    sandbox.fault("sms", kind, problem=True)
+
+    [outcome] = adapter.send([sms(1)])
+
+    assert (outcome.result, outcome.error_code) == (result, code)
+    assert "+46701234567" not in (outcome.error or "")
+
+
 def test_server_error_is_retryable(adapter: SmsAdapter, sandbox: SandboxClient) -> None:
     sandbox.fault("sms", "error_5xx")
 
