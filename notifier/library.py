@@ -450,12 +450,15 @@ def _check_source(source: str, declared: frozenset[str], channel: str, label: st
         ast = _environment(channel == "telegram").parse(source)
     except TemplateSyntaxError as exc:
         return (f"{label}, line {exc.lineno}: {exc.message}; check the {{{{ }}}} and {{% %}} tags",)
-    problems = [f"{label} uses {name!r}, which is not a declared variable; declare it under "
-                f"'variables' or fix the spelling"
-                for name in sorted(meta.find_undeclared_variables(ast) - declared)]
-    problems += _check_nodes(ast, label)
-    problems += _check_markup(source, channel, label)
-    return tuple(problems)
+    problems = _check_nodes(ast, label) + _check_markup(source, channel, label)
+    if problems:  # an unknown filter would also stop the name analysis below
+        return tuple(problems)
+    try:
+        undeclared = meta.find_undeclared_variables(ast) - declared
+    except JinjaError as exc:
+        return (f"{label}: {exc}; fix the template",)
+    return tuple(f"{label} uses {name!r}, which is not a declared variable; declare it under "
+                 f"'variables' or fix the spelling" for name in sorted(undeclared))
 
 
 def _check_nodes(ast: nodes.Template, label: str) -> list[str]:
