@@ -6,7 +6,8 @@
     if (!me || window.NotifierBanner || typeof fetch !== 'function') return;
 
     var ds = me.dataset;
-    var SRC = new URL(ds.src || '/banner.json', ds.src ? document.baseURI : me.src).href;
+    // banner.json next to the script by default, so a CDN folder or sub-path works as is.
+    var SRC = new URL(ds.src || 'banner.json', ds.src ? document.baseURI : me.src).href;
     var EVERY = Math.max(5, Number(ds.interval) || 60) * 1000;
     var MAX_DELAY = 600000;
     var TIMEOUT = 10000;
