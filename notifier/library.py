@@ -285,7 +285,8 @@ def parse_spec(data: Mapping[str, Any], source: str = "") -> TemplateSpec:
     """Validate the structure of one template and build its TemplateSpec."""
     where = _where(source)
     if not isinstance(data, Mapping):
-        raise TemplateError(f"{where}: a template must be a mapping with {', '.join(sorted(_SPEC_KEYS))}")
+        keys = ", ".join(sorted(_SPEC_KEYS))
+        raise TemplateError(f"{where}: a template must be a mapping with {keys}")
     _unknown_keys(data, _SPEC_KEYS, where)
     key = str(_require(data, "key", where))
     if not _KEY_RE.match(key):
@@ -299,7 +300,8 @@ def parse_spec(data: Mapping[str, Any], source: str = "") -> TemplateSpec:
         variables=_parse_variables(data.get("variables") or [], where),
         content=_parse_content(_require(data, "content", where), where),
     )
-    problems = [p for lang in LANGUAGES for ch in CHANNELS for p in _check_variant(spec, lang, ch, where)]
+    problems = [problem for lang in LANGUAGES for channel in CHANNELS
+                for problem in _check_variant(spec, lang, channel, where)]
     if problems:
         raise TemplateError(problems)
     return spec
@@ -309,7 +311,8 @@ def _parse_variables(items: Any, where: str) -> tuple[Variable, ...]:
     """Parse the variables list, refusing duplicates."""
     if not isinstance(items, list):
         raise TemplateError(f"{where}: 'variables' must be a list")
-    variables = tuple(_parse_variable(item, f"{where}: variables[{i}]") for i, item in enumerate(items))
+    variables = tuple(_parse_variable(item, f"{where}: variables[{i}]")
+                      for i, item in enumerate(items))
     names = [v.name for v in variables]
     for name in names:
         if names.count(name) > 1:
@@ -355,7 +358,8 @@ def _max_length(item: Mapping[str, Any], kind: str, where: str) -> int | None:
         return None
     limit = item.get("max_length", DEFAULT_TEXT_LENGTH)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= MAX_TEXT_LENGTH:
-        raise TemplateError(f"{where}: max_length must be a whole number from 1 to {MAX_TEXT_LENGTH}")
+        raise TemplateError(
+            f"{where}: max_length must be a whole number from 1 to {MAX_TEXT_LENGTH}")
     return limit
 
 
@@ -402,7 +406,8 @@ def _parse_content(content: Any, where: str) -> dict[str, Variant]:
     if not isinstance(content, Mapping):
         raise TemplateError(f"{where}: 'content' must have 'sv' and 'en'")
     _unknown_keys(content, set(LANGUAGES), f"{where}: content")
-    return {lang: _parse_variant(content.get(lang), f"{where}: content.{lang}") for lang in LANGUAGES}
+    return {lang: _parse_variant(content.get(lang), f"{where}: content.{lang}")
+            for lang in LANGUAGES}
 
 
 def _parse_variant(data: Any, where: str) -> Variant:
@@ -444,7 +449,8 @@ def _check_variant(spec: TemplateSpec, language: str, channel: str, where: str) 
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_source(source: str, declared: frozenset[str], channel: str, label: str) -> tuple[str, ...]:
+def _check_source(source: str, declared: frozenset[str], channel: str,
+                  label: str) -> tuple[str, ...]:
     """Compile one source and check names, filters and markup for its channel."""
     try:
         ast = _environment(channel == "telegram").parse(source)
@@ -464,11 +470,13 @@ def _check_source(source: str, declared: frozenset[str], channel: str, label: st
 def _check_nodes(ast: nodes.Template, label: str) -> list[str]:
     """Refuse includes, private attributes and filters outside the allowed set."""
     problems = []
-    if any(True for _ in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))):
+    loads = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+    if any(True for _ in ast.find_all(loads)):
         problems.append(f"{label} includes or imports another template; write the text in place")
     for getattr_ in ast.find_all(nodes.Getattr):
         if str(getattr_.attr).startswith("_"):
-            problems.append(f"{label} reads {getattr_.attr!r}; names starting with '_' are not allowed")
+            problems.append(
+                f"{label} reads {getattr_.attr!r}; names starting with '_' are not allowed")
     for filter_ in ast.find_all(nodes.Filter):
         if filter_.name not in _SAFE_FILTERS:
             problems.append(f"{label} uses the filter {filter_.name!r}, which is not allowed; "
@@ -553,7 +561,8 @@ def load_file(path: str | Path) -> TemplateSpec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise TemplateError(f"{path}: is not valid YAML{line}; check indentation and quotes") from None
+        raise TemplateError(
+            f"{path}: is not valid YAML{line}; check indentation and quotes") from None
     spec = parse_spec(data, str(path))
     if spec.key != path.stem:
         raise TemplateError(f"{path}: key {spec.key!r} differs from the file name; "
@@ -701,7 +710,8 @@ def _parse_datetime(text: str) -> datetime:
         return parsed.astimezone(TIMEZONE).replace(second=0, microsecond=0)
     local = parsed.replace(tzinfo=TIMEZONE, second=0, microsecond=0)
     # A naive time that does not survive a round trip through UTC falls in the spring gap.
-    if local.astimezone(UTC).astimezone(TIMEZONE).replace(tzinfo=None) != local.replace(tzinfo=None):
+    naive = local.replace(tzinfo=None)
+    if local.astimezone(UTC).astimezone(TIMEZONE).replace(tzinfo=None) != naive:
         raise _ValueProblem(f"{text!r} does not exist in Swedish time (the clocks go forward); "
                             f"pick another time.")
     return local
@@ -715,7 +725,8 @@ def _parse_contacts(value: Any, contacts: Mapping[str, ContactOption]) -> tuple[
     for key in dict.fromkeys(keys):
         option = contacts.get(key)
         if option is None:
-            problems.append(f"{key!r} is not in the contact registry; pick a registered contact channel")
+            problems.append(
+                f"{key!r} is not in the contact registry; pick a registered contact channel")
         elif option.state != "up":
             what = "marked down" if option.state == "down" else "of unknown state"
             problems.append(f"{option.label['en']} ({key}) is {what}; choose one that works or "
@@ -730,7 +741,8 @@ def _parse_contacts(value: Any, contacts: Mapping[str, ContactOption]) -> tuple[
 def _checked_contact(option: ContactOption) -> ContactOption:
     """Check that a registry entry's value fits its kind."""
     if option.kind not in CONTACT_KINDS:
-        raise _ValueProblem(f"{option.key} has unknown kind {option.kind!r}; fix it in the registry")
+        raise _ValueProblem(
+            f"{option.key} has unknown kind {option.kind!r}; fix it in the registry")
     if option.kind == "phone":
         return _replace_value(option, _parse_phone(option.value))
     if option.kind == "email":
@@ -937,7 +949,8 @@ def _render_part(source: str, context: Mapping[str, Any], autoescape: bool, plac
         raise RenderError(f"{place}: the sandbox refused the template ({exc}); "
                           f"templates may only use their variables") from None
     except _RENDER_FAILURES as exc:
-        raise RenderError(f"{place}: cannot render ({exc}); fix the template or the values") from None
+        raise RenderError(
+            f"{place}: cannot render ({exc}); fix the template or the values") from None
     return _tidy("".join(chunks))
 
 
@@ -1068,7 +1081,7 @@ def _check_telegram_output(text: str, place: str) -> None:
 
 def _safe_href(attrs: str) -> bool:
     match = re.fullmatch(r'href\s*=\s*"([^"]*)"', attrs)
-    return bool(match) and match.group(1).lower().startswith(LINK_SCHEMES)  # type: ignore[union-attr]
+    return match is not None and match.group(1).lower().startswith(LINK_SCHEMES)
 
 
 # --------------------------------------------------------------------------- email html

@@ -104,7 +104,8 @@ def shown(text: str, raw: dict[str, Any], language: str = "sv", channel: str = "
 def test_spec_round_trips_and_hash_is_stable() -> None:
     spec = make_spec()
     assert parse_spec(spec_to_data(spec)) == spec
-    assert content_hash(spec) == content_hash(parse_spec(json.loads(json.dumps(spec_to_data(spec)))))
+    via_json = parse_spec(json.loads(json.dumps(spec_to_data(spec))))
+    assert content_hash(spec) == content_hash(via_json)
     changed = make_spec("{{ note }}!")
     assert content_hash(changed) != content_hash(spec)
 
@@ -171,7 +172,8 @@ def test_phone_is_stored_e164_and_shown_per_language(raw: str, sv: str, en: str)
     spec = make_spec()
     values = validate_values(spec, {"phone": raw}, REGISTRY)
     assert str(values.items["phone"]).startswith("+46")
-    assert shown("{{ phone }} {{ phone.href }}", {"phone": raw}) == f"{sv} tel:{values.items['phone']}"
+    e164 = values.items["phone"]
+    assert shown("{{ phone }} {{ phone.href }}", {"phone": raw}) == f"{sv} tel:{e164}"
     assert shown("{{ phone }}", {"phone": raw}, "en") == en
 
 
@@ -250,7 +252,8 @@ def test_choice_shows_label_and_keeps_key() -> None:
 
 
 def test_contacts_render_with_label_value_and_href() -> None:
-    source = "{% for c in contacts %}{{ c.label }}={{ c.value }}={{ c.href }}={{ c.kind }};{% endfor %}"
+    source = ("{% for c in contacts %}"
+              "{{ c.label }}={{ c.value }}={{ c.href }}={{ c.kind }};{% endfor %}")
     raw = {"contacts": "switchboard, chat, email"}
     assert shown(source, raw) == (
         "Växel=08-123 45 67=tel:+4681234567=phone;"
@@ -342,7 +345,7 @@ def test_output_caps_raise_clear_errors() -> None:
     contacts = {f"c{i}": ContactOption(f"c{i}", "office", {"sv": "K", "en": "K"}, "x", "up")
                 for i in range(20)}
     values = validate_values(spec, {"note": "x" * 40, "contacts": list(contacts)}, contacts)
-    with pytest.raises(RenderError, match=r"content.sv.sms: the text is \d+ characters, more than 1000"):
+    with pytest.raises(RenderError, match=r"sv.sms: the text is \d+ characters, more than 1000"):
         render(spec, values, "sv", "sms")
     with pytest.raises(RenderError, match="banner.body"):
         render(spec, values, "sv", "banner")
@@ -406,7 +409,7 @@ raw_values = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(fragment, max_size=8).map("".join), raw_values,
        st.sampled_from(["sv", "en"]), st.sampled_from(["sms", "email", "telegram", "banner"]))
 def test_rendering_raises_only_library_errors(source: str, raw: dict[str, Any], language: str,

@@ -1,6 +1,8 @@
 """SMS encoding: GSM 03.38 detection, segment counting, splitting and normalisation."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -125,7 +127,7 @@ def test_split_agrees_with_analyse_and_limits(text: str) -> None:
         assert 0 < units <= info.per_segment
     if info.segments > 1:
         # Splitting greedily: a segment only ends early when the next character does not fit.
-        for part, following in zip(parts, parts[1:]):
+        for part, following in pairwise(parts):
             first = following[0]
             extra = 2 if (first in EXTENSION if encoding == "GSM-7" else ord(first) > 0xFFFF) else 1
             used = sum(reference_units(part)[1]) if encoding == "UCS-2" else sum(
