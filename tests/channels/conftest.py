@@ -17,13 +17,19 @@ def sandbox_server() -> Iterator[SandboxServer]:
     server.stop()
 
 
-@pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxClient]:
+@pytest.fixture(scope="session")
+def sandbox_client(sandbox_server: SandboxServer) -> Iterator[SandboxClient]:
     client = SandboxClient(sandbox_server.url)
-    client.reset()
     yield client
-    client.reset()
     client.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_client: SandboxClient) -> Iterator[SandboxClient]:
+    """Return the control-API client, with no messages, counts or faults left over."""
+    sandbox_client.reset()
+    yield sandbox_client
+    sandbox_client.reset()
 
 
 @pytest.fixture
