@@ -11,21 +11,21 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import auth, banner, config, console, db, public, queues, webhooks
+    from . import auth, banner, config, console, db, public, queues
 
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
     if test_config:
         app.config.update(test_config)
     _secret_key(app)
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_sdk_loggers()
     db.init_app(app)
     queues.init_app(app)
     auth.init_app(app)
     banner.init_app(app)
     app.register_blueprint(public.bp)
-    app.register_blueprint(webhooks.bp)
     app.register_blueprint(console.bp)
     return app
 
@@ -48,3 +48,10 @@ def _secret_key(app: Flask) -> None:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def quiet_sdk_loggers() -> None:
+    """Keep SDK request logs out: they print URLs with the bot token and bodies with numbers."""
+    for name in ("httpx", "httpcore", "twilio", "twilio.http_client", "telegram", "sendgrid",
+                 "python_http_client", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -13,12 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from flask import Flask, current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import contacts
+from . import contacts, library
 from .models import BannerSnapshot, ContactChannel, Incident, Notice, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,17 +35,15 @@ def _link_label(c: ContactChannel, lang: str) -> str:
     label = c.label_sv if lang == "sv" else c.label_en
     if c.kind != "phone":
         return label
-    num = phonenumbers.parse(c.value)
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if lang == "sv"
-           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return f"{label} {phonenumbers.format_number(num, fmt)}"
+    return f"{label} {library.format_phone(c.value, lang)}"
 
 
 def links(s: Session, named: list[str] | None = None) -> list[dict[str, Any]]:
-    """Return links to the working contact channels, the ones the notice named first."""
+    """Return links to the working contact channels: the ones the notice named, else all."""
     working = [c for c in contacts.all_contacts(s) if c.state == "up"]
-    order = {key: i for i, key in enumerate(named or [])}
-    working.sort(key=lambda c: order.get(c.key, len(order)))
+    if named:
+        order = {key: i for i, key in enumerate(named)}
+        working = sorted((c for c in working if c.key in order), key=lambda c: order[c.key])
     out = []
     for c in working:
         href = contacts.href(c.kind, c.value)

@@ -22,8 +22,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take it over so writers lock early
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
@@ -36,6 +35,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A write transaction takes the lock at BEGIN, so two writers never deadlock on an upgrade
+    # from a read lock; reads stay deferred and never block anyone (WAL).
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def init_app(app: Flask) -> None:
@@ -71,6 +77,7 @@ def transaction() -> Iterator[Session]:
     """Run a short write transaction in a session of its own."""
     engine()
     with current_app.extensions["notifier.sessions"]() as s, s.begin():
+        s.connection(execution_options={"sqlite_immediate": True})
         yield s
 
 

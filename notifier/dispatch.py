@@ -42,6 +42,7 @@ class Preview:
 
     version: TemplateVersion
     spec: library.TemplateSpec
+    values: library.Values
     rendered: dict[str, dict[str, library.RenderedMessage]]
     counts: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
@@ -89,7 +90,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
-    return Preview(version, spec, rendered, counts, warnings)
+    return Preview(version, spec, values, rendered, counts, warnings)
 
 
 def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
@@ -98,7 +99,7 @@ def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
     incident = _incident(s, req, preview, who)
     notice = Notice(incident=incident, template_version_id=preview.version.id,
                     template_key=req.template_key, kind=preview.spec.kind,
-                    severity=preview.spec.severity, values=dict(req.values),
+                    severity=preview.spec.severity, values=preview.values.to_raw(),
                     rendered={lang: {ch: m.to_dict() for ch, m in per.items()}
                               for lang, per in preview.rendered.items()},
                     channels=list(req.channels), segments=list(req.segments),

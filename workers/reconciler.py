@@ -40,13 +40,44 @@ def _fail_exhausted(s: object) -> int:
     return int(result.rowcount or 0)
 
 
+def _idle_channels() -> set[str]:
+    """Return the delivery channels with no job waiting in RQ or running in a live worker."""
+    from rq import Worker
+
+    # Ask the workers, not StartedJobRegistry: a killed worker's job stays there for minutes.
+    busy = set()
+    for w in Worker.all(connection=queues.redis()):
+        job = w.get_current_job()
+        if job is not None and _alive(w):
+            busy.add(job.origin)
+    return {c for c in CHANNELS if c not in busy and queues.queue(c).count == 0}
+
+
+def _alive(worker: object) -> bool:
+    """Tell whether a registered worker still runs (only checkable on this host)."""
+    import os
+    import socket
+
+    if getattr(worker, "hostname", None) != socket.gethostname():
+        return True  # elsewhere: trust its registration until RQ's heartbeat TTL ends it
+    pid = getattr(worker, "pid", None)
+    try:
+        os.kill(int(pid or 0), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return bool(pid)
+
+
 def _orphans(s: object, planned: set[str]) -> dict[tuple[int, str], list[int]]:
-    """Find queued deliveries of (notice, channel) pairs that have no jobs in Redis."""
+    """Find queued deliveries that no job covers: not planned in Redis, or their queue is idle."""
+    idle = _idle_channels()
     pairs = s.execute(select(Delivery.notice_id, Delivery.channel).where(  # type: ignore[attr-defined]
         Delivery.status == DeliveryStatus.QUEUED.value).group_by(Delivery.notice_id, Delivery.channel)).all()
     out: dict[tuple[int, str], list[int]] = {}
     for notice_id, channel in pairs:
-        if f"{notice_id}:{channel}" not in planned:
+        if f"{notice_id}:{channel}" not in planned or channel in idle:
             out[(notice_id, channel)] = list(s.scalars(select(Delivery.id).where(  # type: ignore[attr-defined]
                 Delivery.notice_id == notice_id, Delivery.channel == channel,
                 Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))

@@ -1,0 +1,233 @@
+"""The operator console: dashboard, send flow, live progress, contacts, templates, sandbox inbox."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, url_for)
+from sqlalchemy import select
+
+from . import audit, contacts, db, dispatch, library, queues, versions
+from .auth import require
+from .errors import NotifierError
+from .models import (CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment, Template,
+                     TemplateVersion)
+
+bp = Blueprint("console", __name__)
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"sandbox": current_app.config["SANDBOX"], "user": g.get("user")}
+
+
+@bp.get("/")
+@require("view")
+def dashboard() -> str:
+    """Show open incidents, recent notices and the contact channels at a glance."""
+    s = db.session()
+    incidents = s.scalars(select(Incident).where(Incident.state == "open")
+                          .order_by(Incident.id.desc())).all()
+    notices = s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)).all()
+    return render_template("dashboard.html", incidents=incidents, notices=notices,
+                           contacts=contacts.all_contacts(s),
+                           progress={n.id: dispatch.progress(s, n.id) for n in notices})
+
+
+@bp.get("/send")
+@require("send")
+def choose() -> str:
+    """List the approved templates to send from."""
+    s = db.session()
+    approved = [(v, library.parse_spec(v.content)) for v in versions.approved(s)]
+    incidents = s.scalars(select(Incident).where(Incident.state == "open")).all()
+    return render_template("send_choose.html", approved=approved, incidents=incidents)
+
+
+def _form_request(key: str) -> dispatch.NoticeRequest:
+    form = request.form
+    spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
+    values: dict[str, str | list[str]] = {}
+    for var in spec.variables:
+        values[var.name] = (form.getlist(f"var-{var.name}") if var.type == "contacts"
+                            else form.get(f"var-{var.name}", ""))
+    incident = form.get("incident_id", "")
+    return dispatch.NoticeRequest(
+        key, values, form.getlist("channels"), form.getlist("segments"),
+        drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None)
+
+
+def preview_hash(preview: dispatch.Preview) -> str:
+    """Fingerprint what the operator saw, so a confirm sends exactly that."""
+    seen = {"rendered": {lang: {ch: m.to_dict() for ch, m in per.items()}
+                         for lang, per in preview.rendered.items()},
+            "counts": preview.counts, "version": preview.version.id}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _form_page(key: str, req: dispatch.NoticeRequest | None, errors: dict[str, str],
+               preview: dispatch.Preview | None = None, status: int = 200) -> tuple[str, int]:
+    s = db.session()
+    version = dispatch.approved_version(s, key)
+    spec = library.parse_spec(version.content)
+    return render_template(
+        "send_form.html", key=key, spec=spec, version=version, req=req, errors=errors,
+        preview=preview, preview_hash=preview_hash(preview) if preview else "", registry=contacts.all_contacts(s), channels=DELIVERY_CHANNELS,
+        segments=s.scalars(select(Segment.key).order_by(Segment.key)).all(),
+        incidents=s.scalars(select(Incident).where(Incident.state == "open")).all(),
+        rates=current_app.config["RATES"]), status
+
+
+@bp.route("/send/<key>", methods=["GET", "POST"])
+@require("send")
+def send(key: str) -> Any:
+    """Fill in the variables, preview every language x channel, confirm."""
+    try:
+        if request.method == "GET":
+            incident = request.args.get("incident", "")
+            req = dispatch.NoticeRequest(key, {}, DELIVERY_CHANNELS,
+                                         incident_id=int(incident) if incident.isdigit() else None)
+            return _form_page(key, req, {})
+        req = _form_request(key)
+        preview = dispatch.prepare(db.session(), req)
+    except library.VariablesError as exc:
+        return _form_page(key, req, dict(exc.errors), status=422)
+    except NotifierError as exc:
+        flash(str(exc), "error")
+        if request.method == "GET":
+            return redirect(url_for("console.choose"))
+        return _form_page(key, req, {}, status=422)
+    if request.form.get("action") != "confirm":
+        return _form_page(key, req, {}, preview)
+    if request.form.get("preview_hash") != preview_hash(preview):
+        flash("The message or audience changed since the preview: check it and confirm again.",
+              "error")
+        return _form_page(key, req, {}, preview)
+    with db.transaction() as s:
+        notice = dispatch.confirm(s, req, audit.actor())
+    with db.transaction() as s:
+        dispatch.enqueue(s, notice)
+    flash(f"Notice {notice.id} is on its way. / Meddelandet skickas.", "ok")
+    return redirect(url_for("console.notice", notice_id=notice.id))
+
+
+@bp.get("/notices/<int:notice_id>")
+@require("view")
+def notice(notice_id: int) -> str:
+    """Follow one notice's delivery live."""
+    s = db.session()
+    n = s.get(Notice, notice_id) or abort(404)
+    return render_template("notice.html", notice=n, progress=dispatch.progress(s, n.id),
+                           channels=CHANNELS)
+
+
+@bp.get("/notices/<int:notice_id>/progress.json")
+@require("view")
+def notice_progress(notice_id: int) -> Any:
+    """Return per-channel counts for the live progress view."""
+    s = db.session()
+    n = s.get(Notice, notice_id) or abort(404)
+    counts = dispatch.progress(s, n.id)
+    first, last = dispatch.timestamps(s, n.id)
+    return jsonify(state=n.state, counts=counts, finished=dispatch.is_finished(counts),
+                   first_sent=first.isoformat() if first else None,
+                   last_sent=last.isoformat() if last else None)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@require("view")
+def incident(incident_id: int) -> str:
+    """Show an incident's timeline of notices."""
+    s = db.session()
+    inc = s.get(Incident, incident_id) or abort(404)
+    return render_template("incident.html", incident=inc,
+                           progress={n.id: dispatch.progress(s, n.id) for n in inc.notices})
+
+
+@bp.get("/contacts")
+@require("view")
+def contact_list() -> str:
+    """List the company's contact channels with their state."""
+    return render_template("contacts.html", contacts=contacts.all_contacts(db.session()))
+
+
+@bp.post("/contacts/<key>")
+@require("contacts")
+def contact_state(key: str) -> Any:
+    """Mark a contact channel up or down; the banner follows at once."""
+    try:
+        with db.transaction() as s:
+            contacts.set_state(s, key, request.form.get("state", ""))
+    except NotifierError as exc:
+        flash(str(exc), "error")
+    else:
+        queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    return redirect(url_for("console.contact_list"))
+
+
+@bp.get("/templates")
+@require("view")
+def template_list() -> str:
+    """List templates with the state of their versions."""
+    templates = db.session().scalars(select(Template).order_by(Template.key)).all()
+    return render_template("templates.html", templates=templates,
+                           specs={t.key: library.parse_spec(t.versions[-1].content)
+                                  for t in templates if t.versions})
+
+
+@bp.get("/templates/<key>/<int:number>")
+@require("view")
+def template_version(key: str, number: int) -> str:
+    """Show one template version with every variant."""
+    version = db.session().scalar(select(TemplateVersion).join(Template).where(
+        Template.key == key, TemplateVersion.number == number)) or abort(404)
+    return render_template("template.html", version=version,
+                           spec=library.parse_spec(version.content))
+
+
+@bp.post("/templates/<key>/<int:number>/approve")
+@require("approve")
+def template_approve(key: str, number: int) -> Any:
+    """Approve a draft (four-eyes: not its author)."""
+    try:
+        with db.transaction() as s:
+            version = s.scalar(select(TemplateVersion).join(Template).where(
+                Template.key == key, TemplateVersion.number == number)) or abort(404)
+            versions.approve(s, version, g.user, request.form.get("comment", ""))
+    except NotifierError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{key} version {number} is approved.", "ok")
+    return redirect(url_for("console.template_version", key=key, number=number))
+
+
+@bp.get("/sandbox")
+@require("view")
+def sandbox_inbox() -> str:
+    """Show what each sandbox recipient received (nothing real was sent)."""
+    from .sandbox.client import SandboxClient
+
+    providers = current_app.config["PROVIDERS"]
+    messages: list[dict[str, Any]] = []
+    error = None
+    urls = sorted({p.api_url for p in providers.values() if p.sandbox and p.api_url})
+    for url in urls:
+        try:
+            with SandboxClient(url) as client:
+                messages.extend(client.messages())
+        except NotifierError as exc:
+            error = str(exc)
+    by_recipient: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for m in messages:
+        by_recipient.setdefault((m.get("channel", "?"), m.get("to", "?")), []).append(m)
+    return render_template("sandbox.html", inbox=sorted(by_recipient.items()), error=error)
+
+
+@bp.get("/audit")
+@require("view")
+def audit_log() -> str:
+    """Show the latest audit events."""
+    events = db.session().scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
+    return render_template("audit.html", events=events)

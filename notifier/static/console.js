@@ -1,0 +1,31 @@
+// Live progress of a notice: poll the counts while anything is queued, sending or waiting.
+(function () {
+  'use strict';
+  var box = document.querySelector('[data-progress-url]');
+  if (!box) { return; }
+  var url = box.getAttribute('data-progress-url');
+  function update(data) {
+    Object.keys(data.counts).forEach(function (channel) {
+      var row = box.querySelector('tr[data-channel="' + channel + '"]');
+      if (!row) { return; }
+      row.querySelectorAll('td[data-status]').forEach(function (cell) {
+        cell.textContent = String(data.counts[channel][cell.getAttribute('data-status')] || 0);
+      });
+    });
+    var state = document.querySelector('[data-live="state"]');
+    if (state) { state.textContent = data.state; }
+    var summary = box.querySelector('[data-live="summary"]');
+    if (summary) {
+      summary.textContent = data.finished ? 'Finished. Last message sent ' + (data.last_sent || '-') + '.'
+        : 'Sending… (updates every 2 seconds)';
+    }
+    return data.finished;
+  }
+  function tick() {
+    fetch(url, {credentials: 'same-origin', cache: 'no-store'})
+      .then(function (r) { return r.json(); })
+      .then(function (data) { if (!update(data)) { setTimeout(tick, 2000); } })
+      .catch(function () { setTimeout(tick, 5000); });
+  }
+  tick();
+}());
