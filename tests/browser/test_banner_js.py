@@ -247,6 +247,32 @@ def test_polls_every_minute_by_default(site: Site, page: Page) -> None:
     wait_until(lambda: site.json.hits == hits + 1)
 
 
+def test_a_hidden_tab_does_not_poll_until_shown(site: Site, page: Page) -> None:
+    page.add_init_script(
+        "Object.defineProperty(document, 'hidden', {get: () => window.__hidden === true});"
+    )
+    page.clock.install()
+    page.goto(site.page())
+    settle(page)
+    hits = site.json.hits
+    page.evaluate("window.__hidden = true")
+    page.clock.fast_forward(180_000)
+    time.sleep(0.3)
+    assert site.json.hits == hits
+    site.publish(make_banner())
+    page.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator(CARD)).to_be_visible()
+    assert site.json.hits == hits + 1
+
+
+def test_included_twice_shows_one_banner(site: Site, page: Page) -> None:
+    site.publish(make_banner())
+    page.goto(site.page(main=HOST_MAIN + '<script src="/banner.js"></script>'))
+    expect(page.locator(CARD)).to_be_visible()
+    settle(page)
+    expect(page.locator(HOST)).to_have_count(1)
+
+
 def test_backs_off_exponentially_while_failing_and_recovers(
     site: Site, page: Page, http_errors_expected: Problems
 ) -> None:
