@@ -30,16 +30,28 @@ def make_banner(**overrides: Any) -> dict[str, Any]:
         "ends_at": None,
         "resolved": False,
         "text": {
-            "sv": {"headline": "Våra telefonnummer fungerar inte", "body": "Ring växeln eller chatta."},
+            "sv": {
+                "headline": "Våra telefonnummer fungerar inte",
+                "body": "Ring växeln eller chatta.",
+            },
             "en": {"headline": "Our phone lines are down", "body": "Call the switchboard or chat."},
         },
         "links": [
-            {"kind": "phone", "href": "tel:+4687654321",
-             "label": {"sv": "Växel 08-765 43 21", "en": "Switchboard +46 8 765 43 21"}},
-            {"kind": "chat", "href": "https://www.example.se/chatt",
-             "label": {"sv": "Chatta med oss", "en": "Chat with us"}},
-            {"kind": "email", "href": "mailto:kundservice@example.se",
-             "label": {"sv": "Mejla kundservice", "en": "Email customer service"}},
+            {
+                "kind": "phone",
+                "href": "tel:+4687654321",
+                "label": {"sv": "Växel 08-765 43 21", "en": "Switchboard +46 8 765 43 21"},
+            },
+            {
+                "kind": "chat",
+                "href": "https://www.example.se/chatt",
+                "label": {"sv": "Chatta med oss", "en": "Chat with us"},
+            },
+            {
+                "kind": "email",
+                "href": "mailto:kundservice@example.se",
+                "label": {"sv": "Mejla kundservice", "en": "Email customer service"},
+            },
         ],
     }
     banner.update(overrides)
@@ -85,7 +97,9 @@ def dismiss_button(page: Page) -> Locator:
     ("page_lang", "shown"),
     [("sv-SE", "sv"), ("en", "en"), ("en-GB", "en"), ("de", "sv")],
 )
-def test_banner_shows_in_the_page_language(site: Site, page: Page, page_lang: str, shown: str) -> None:
+def test_banner_shows_in_the_page_language(
+    site: Site, page: Page, page_lang: str, shown: str
+) -> None:
     banner = make_banner()
     site.publish(banner)
     page.goto(site.page(lang=page_lang))
@@ -120,8 +134,10 @@ def test_falls_back_to_any_language_the_banner_has(site: Site, page: Page) -> No
 
 
 def test_data_target_and_data_src_are_honoured(site: Site, page: Page) -> None:
-    site.publish(make_banner(text={"sv": {"headline": "Från annan källa", "body": "x"}}),
-                 path="/feeds/alt.json")
+    site.publish(
+        make_banner(text={"sv": {"headline": "Från annan källa", "body": "x"}}),
+        path="/feeds/alt.json",
+    )
     main = '<main id="content"><h1>Host page</h1><div id="slot"></div></main>'
     page.goto(site.page(main=main, attrs={"target": "slot", "src": "/feeds/alt.json"}))
     expect(page.locator(f"#slot > {HOST} .h")).to_have_text("Från annan källa")
@@ -130,8 +146,12 @@ def test_data_target_and_data_src_are_honoured(site: Site, page: Page) -> None:
 
 @pytest.mark.parametrize(
     ("severity", "resolved", "role"),
-    [("critical", False, "alert"), ("warning", False, "status"),
-     ("info", False, "status"), ("critical", True, "status")],
+    [
+        ("critical", False, "alert"),
+        ("warning", False, "status"),
+        ("info", False, "status"),
+        ("critical", True, "status"),
+    ],
 )
 def test_role_is_alert_only_for_a_critical_banner(
     site: Site, page: Page, severity: str, resolved: bool, role: str
@@ -161,13 +181,26 @@ def test_motion_follows_the_visitor_preference(
 
 def test_banners_outside_their_display_window_are_hidden(site: Site, page: Page) -> None:
     site.publish(
-        make_banner(id="past", ends_at=iso(-timedelta(minutes=5)),
-                    text={"sv": {"headline": "Över", "body": ""}}),
-        make_banner(id="future", starts_at=iso(timedelta(minutes=30)),
-                    text={"sv": {"headline": "Planerat", "body": ""}}),
-        make_banner(id="now", severity="info", starts_at=iso(-timedelta(minutes=5)),
-                    ends_at=iso(timedelta(minutes=5)), text={"sv": {"headline": "Pågår", "body": ""}}),
-        make_banner(id="bad-time", starts_at="soon", text={"sv": {"headline": "Trasig", "body": ""}}),
+        make_banner(
+            id="past",
+            ends_at=iso(-timedelta(minutes=5)),
+            text={"sv": {"headline": "Över", "body": ""}},
+        ),
+        make_banner(
+            id="future",
+            starts_at=iso(timedelta(minutes=30)),
+            text={"sv": {"headline": "Planerat", "body": ""}},
+        ),
+        make_banner(
+            id="now",
+            severity="info",
+            starts_at=iso(-timedelta(minutes=5)),
+            ends_at=iso(timedelta(minutes=5)),
+            text={"sv": {"headline": "Pågår", "body": ""}},
+        ),
+        make_banner(
+            id="bad-time", starts_at="soon", text={"sv": {"headline": "Trasig", "body": ""}}
+        ),
     )
     page.goto(site.page())
     expect(page.locator(f"{CARD} .h")).to_have_text(["Pågår"])
@@ -190,8 +223,12 @@ def test_invalid_banners_are_skipped_and_valid_ones_shown(site: Site, page: Page
         make_banner(id="c", version=4),
         make_banner(id="", severity="info"),
         "a string",  # type: ignore[arg-type]
-        make_banner(id="ok", severity="warning", links="nope",
-                    text={"sv": {"headline": "Giltig", "body": ""}}),
+        make_banner(
+            id="ok",
+            severity="warning",
+            links="nope",
+            text={"sv": {"headline": "Giltig", "body": ""}},
+        ),
     )
     page.goto(site.page())
     expect(page.locator(f"{CARD} .h")).to_have_text(["Giltig"])
@@ -380,8 +417,12 @@ def test_works_when_storage_is_blocked(site: Site, page: Page) -> None:
     ids=["500", "404", "garbage", "html", "list", "banners-str", "v2", "no-version"],
 )
 def test_bad_answers_leave_the_page_untouched(
-    site: Site, page: Page, http_errors_expected: Problems,
-    status: int, content_type: str, body: bytes,
+    site: Site,
+    page: Page,
+    http_errors_expected: Problems,
+    status: int,
+    content_type: str,
+    body: bytes,
 ) -> None:
     site.json.status, site.json.content_type, site.json.body = status, content_type, body
     page.goto(site.page())
@@ -407,9 +448,13 @@ def test_a_hanging_endpoint_times_out_quietly(site: Site, page: Page) -> None:
     expect(page.locator(CARD)).to_be_visible()
 
 
-def test_a_csp_that_blocks_the_endpoint_breaks_nothing(site: Site, page: Page, problems: Problems) -> None:
-    problems.allow += ["violates the following Content Security Policy directive",
-                       "Refused to connect because it violates"]
+def test_a_csp_that_blocks_the_endpoint_breaks_nothing(
+    site: Site, page: Page, problems: Problems
+) -> None:
+    problems.allow += [
+        "violates the following Content Security Policy directive",
+        "Refused to connect because it violates",
+    ]
     site.publish(make_banner())
     page.goto(site.page(csp=STRICT_CSP.replace("connect-src 'self'", "connect-src 'none'")))
     settle(page)
@@ -442,8 +487,10 @@ PAYLOADS = [
 def test_hostile_content_is_shown_as_text_and_never_runs(
     site: Site, page: Page, http_errors_expected: Problems
 ) -> None:
-    text = {lang: {"headline": " ".join(PAYLOADS), "body": PAYLOADS[0] + PAYLOADS[1]}
-            for lang in ("sv", "en")}
+    text = {
+        lang: {"headline": " ".join(PAYLOADS), "body": PAYLOADS[0] + PAYLOADS[1]}
+        for lang in ("sv", "en")
+    }
     label = {"sv": PAYLOADS[1], "en": PAYLOADS[0]}
     hostile_links = [
         {"kind": "x", "href": "javascript:window.__xss=5", "label": label},
@@ -453,8 +500,11 @@ def test_hostile_content_is_shown_as_text_and_never_runs(
         {"kind": "x", "href": "http://insecure.example.se/", "label": label},
         {"kind": "x", "href": "/relative", "label": label},
         {"kind": "x", "href": {"toString": "https://x"}, "label": label},
-        {"kind": "chat", "href": 'https://www.example.se/"><script>window.__xss=8</script>',
-         "label": label},
+        {
+            "kind": "chat",
+            "href": 'https://www.example.se/"><script>window.__xss=8</script>',
+            "label": label,
+        },
     ]
     site.publish(make_banner(id=PAYLOADS[1], version=PAYLOADS[0], text=text, links=hostile_links))
     url = site.page(csp=LAX_CSP)
@@ -471,8 +521,13 @@ def test_hostile_content_is_shown_as_text_and_never_runs(
     assert links(page)[0][0] == PAYLOADS[1]
     shadow = f"document.querySelector('{HOST}').shadowRoot"
     assert page.evaluate(f"{shadow}.querySelectorAll('img, script, svg, iframe').length") == 0
-    assert page.evaluate(f"[...{shadow}.querySelectorAll('*')].some(e => "
-                         "[...e.attributes].some(a => a.name.startsWith('on')))") is False
+    assert (
+        page.evaluate(
+            f"[...{shadow}.querySelectorAll('*')].some(e => "
+            "[...e.attributes].some(a => a.name.startsWith('on')))"
+        )
+        is False
+    )
     dismiss_button(page).click()
     page.reload()
     settle(page)
