@@ -37,6 +37,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_SMS_RATE": ("10", "SMS segments per second allowed by the SMS provider account"),
     "NOTIFIER_EMAIL_RATE": ("1000", "Email recipients per second"),
     "NOTIFIER_TELEGRAM_RATE": ("25", "Telegram messages per second per bot"),
+    "NOTIFIER_LEASE_SECONDS": ("60", "How long a worker owns a claimed delivery before the reconciler hands it to another"),
+    "NOTIFIER_RECONCILE_EVERY": ("5", "Seconds between reconciler passes"),
     "NOTIFIER_LOG_LEVEL": ("INFO", "Log level of every process"),
 }
 
@@ -100,14 +102,14 @@ def provider_settings(environ: Mapping[str, str]) -> dict[str, ProviderSettings]
     }
 
 
-def _rate(environ: Mapping[str, str], name: str, default: float) -> float:
+def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = _env(environ, name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise NotifierError(f"{name} must be a number per second, got {raw!r}") from None
+        raise NotifierError(f"{name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise NotifierError(f"{name} must be greater than 0, got {raw!r}")
     return value
@@ -135,9 +137,11 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PROVIDERS": providers,
         "SANDBOX": all(p.sandbox for p in providers.values()),
         "RATES": {
-            "sms": _rate(environ, "NOTIFIER_SMS_RATE", 10.0),
-            "email": _rate(environ, "NOTIFIER_EMAIL_RATE", 1000.0),
-            "telegram": _rate(environ, "NOTIFIER_TELEGRAM_RATE", 25.0),
+            "sms": _positive(environ, "NOTIFIER_SMS_RATE", 10.0),
+            "email": _positive(environ, "NOTIFIER_EMAIL_RATE", 1000.0),
+            "telegram": _positive(environ, "NOTIFIER_TELEGRAM_RATE", 25.0),
         },
+        "LEASE_SECONDS": _positive(environ, "NOTIFIER_LEASE_SECONDS", 60.0),
+        "RECONCILE_EVERY": _positive(environ, "NOTIFIER_RECONCILE_EVERY", 5.0),
         "LOG_LEVEL": _env(environ, "NOTIFIER_LOG_LEVEL") or "INFO",
     }

@@ -139,7 +139,7 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> None:
         worker = SimpleWorker([queues.queue(n) for n in queue_names], connection=conn)
         reconciler_stop = threading.Event()
         thread = threading.Thread(target=reconciler.run_forever,
-                                  args=(app, app.config.get("RECONCILE_EVERY", 5.0), reconciler_stop),
+                                  args=(app, app.config["RECONCILE_EVERY"], reconciler_stop),
                                   daemon=True)
         thread.start()
         try:

@@ -34,7 +34,7 @@ class Claimed:
 
 def claim(notice_id: int, channel: str, first: int, last: int) -> list[Claimed]:
     """Move the range's queued deliveries to sending, atomically, and return them."""
-    lease = utcnow() + timedelta(seconds=current_app.config.get("LEASE_SECONDS", 60))
+    lease = utcnow() + timedelta(seconds=current_app.config["LEASE_SECONDS"])
     with db.transaction() as s:
         rows = s.execute(
             update(Delivery)
@@ -113,7 +113,7 @@ def _notice_state(notice_id: int) -> str:
 
 def renew_lease(claimed: Sequence[Claimed]) -> None:
     """Extend the lease of deliveries still being worked on."""
-    lease = utcnow() + timedelta(seconds=current_app.config.get("LEASE_SECONDS", 60))
+    lease = utcnow() + timedelta(seconds=current_app.config["LEASE_SECONDS"])
     with db.transaction() as s:
         s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in claimed]),
                                          Delivery.status == DeliveryStatus.SENDING.value)

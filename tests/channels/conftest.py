@@ -1,35 +1,12 @@
 """Fixtures for the channel adapters: the provider sandbox on a free port, reset per test."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from notifier.config import SANDBOX_CREDENTIALS, ProviderSettings
-from notifier.sandbox.client import SandboxClient
-from notifier.sandbox.server import SandboxServer, start_in_thread
-
-
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxServer]:
-    server = start_in_thread()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def sandbox_client(sandbox_server: SandboxServer) -> Iterator[SandboxClient]:
-    client = SandboxClient(sandbox_server.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def sandbox(sandbox_client: SandboxClient) -> Iterator[SandboxClient]:
-    """Return the control-API client, with no messages, counts or faults left over."""
-    sandbox_client.reset()
-    yield sandbox_client
-    sandbox_client.reset()
+from notifier.sandbox.server import SandboxServer
 
 
 @pytest.fixture
