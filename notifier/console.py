@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
                    request, url_for)
@@ -16,6 +18,25 @@ from .models import (CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, 
                      TemplateVersion)
 
 bp = Blueprint("console", __name__)
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+@bp.app_template_filter("local")
+def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Show a timestamp in Swedish time (the operators' clock)."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(STOCKHOLM).strftime(fmt)
+
+
+@bp.app_template_filter("phone")
+def phone_display(value: str) -> str:
+    """Show an E.164 number the Swedish way."""
+    return library.format_phone(value, "sv") if value.startswith("+") else value
 
 
 @bp.app_context_processor
@@ -87,7 +108,10 @@ def send(key: str) -> Any:
     try:
         if request.method == "GET":
             incident = request.args.get("incident", "")
-            req = dispatch.NoticeRequest(key, {}, DELIVERY_CHANNELS,
+            spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
+            defaults = {v.name: (list(v.default) if isinstance(v.default, tuple) else v.default)
+                        for v in spec.variables if v.default is not None}
+            req = dispatch.NoticeRequest(key, defaults, DELIVERY_CHANNELS,
                                          incident_id=int(incident) if incident.isdigit() else None)
             return _form_page(key, req, {})
         req = _form_request(key)
@@ -132,8 +156,8 @@ def notice_progress(notice_id: int) -> Any:
     counts = dispatch.progress(s, n.id)
     first, last = dispatch.timestamps(s, n.id)
     return jsonify(state=n.state, counts=counts, finished=dispatch.is_finished(counts),
-                   first_sent=first.isoformat() if first else None,
-                   last_sent=last.isoformat() if last else None)
+                   first_sent=local_time(first, "%H:%M:%S") if first else None,
+                   last_sent=local_time(last, "%H:%M:%S") if last else None)
 
 
 @bp.get("/incidents/<int:incident_id>")

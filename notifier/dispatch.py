@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import Session
 
@@ -84,7 +85,8 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     version = approved_version(s, req.template_key)
     spec = library.parse_spec(version.content, source=f"{req.template_key} v{version.number}")
     values = library.validate_values(spec, req.values, contacts.options(s))
-    rendered = library.render_all(spec, values, drill=req.drill)
+    rendered = library.render_all(spec, values, drill=req.drill,
+                                  organisation=current_app.config["ORGANISATION"])
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
     counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
@@ -108,6 +110,9 @@ def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
     s.flush()
     planned = plan(s, notice)
     superseded = supersede(s, notice)
+    if preview.spec.kind == "all_clear":
+        incident.state, incident.closed_at = "closed", utcnow()
+        audit.record(s, "incident.close", f"incident:{incident.id}", who=who)
     audit.record(s, "notice.confirm", f"notice:{notice.id}", who=who, template=req.template_key,
                  version=preview.version.number, deliveries=planned, superseded=superseded,
                  drill=req.drill)
@@ -171,8 +176,6 @@ PLANNED = "notifier:planned"  # members "notice:channel" whose queued deliveries
 
 def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
     """Enqueue batch jobs covering the delivery ids; mark the pair planned first."""
-    from flask import current_app
-
     from . import queues
 
     if not ids:
@@ -211,6 +214,17 @@ def progress(s: Session, notice_id: int) -> dict[str, dict[str, int]]:
     for channel, status, n in rows:
         result.setdefault(channel, {})[status] = n
     return result
+
+
+def complete_finished(s: Session, notice_id: int | None = None) -> int:
+    """Mark notices with nothing left queued, sending or waiting as completed."""
+    pending = (select(Delivery.id).where(Delivery.notice_id == Notice.id,
+                                         Delivery.status.in_([st.value for st in OPEN_STATUSES]))
+               .exists())
+    stmt = update(Notice).where(Notice.state == "sending", ~pending)
+    if notice_id is not None:
+        stmt = stmt.where(Notice.id == notice_id)
+    return int(s.execute(stmt.values(state="completed")).rowcount or 0)
 
 
 def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from notifier import db, queues
+from notifier import db, dispatch, queues
 from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
 from workers.channels import make_adapter
 from workers.channels.base import ChannelAdapter, Message, Outcome, Result
@@ -84,6 +84,8 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
     finally:
         adapter.close()
         db.session().close()
+    with db.transaction() as s:
+        dispatch.complete_finished(s, notice_id)
     return totals
 
 

@@ -103,6 +103,7 @@ def reconcile() -> dict[str, int]:
             jobs += dispatch.enqueue_ids(notice_id, channel, sorted(ids))
         _forget_finished(planned)
         with db.transaction() as s:
+            dispatch.complete_finished(s)
             banner.publish(s)
         return {"requeued": sum(len(v) for v in back.values()), "orphaned":
                 sum(len(v) for v in orphans.values()), "failed": failed, "jobs": jobs}

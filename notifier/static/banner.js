@@ -178,7 +178,7 @@
 
     var draw = function () {
       try {
-        if (!document.body) return;
+        if (document.readyState === 'loading') return; // drawn on DOMContentLoaded, once data-target exists
         var lang = pageLang();
         var now = Date.now();
         var views = (data ? data.banners : []).map(function (b) { return view(b, lang, now); })
