@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -36,6 +38,7 @@ class Endpoint:
     content_type: str = "application/json"
     hang: bool = False
     hits: int = 0
+    abandoned: int = 0  # hanging requests the browser gave up on
 
 
 @dataclass
@@ -107,9 +110,19 @@ def _make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def _answer(self, ep: Endpoint) -> None:
             ep.hits += 1
             if ep.hang:
-                site.release.wait(30)
+                while not site.release.wait(0.05):
+                    if self._client_gone():
+                        ep.abandoned += 1
+                        return
                 return
             self._send(ep.status, ep.content_type, ep.body)
+
+        def _client_gone(self) -> bool:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            try:
+                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
 
         def _send(self, status: int, ctype: str, body: bytes, csp: str | None = None) -> None:
             self.send_response(status)
