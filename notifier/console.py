@@ -62,7 +62,9 @@ def dashboard() -> str:
 def choose() -> str:
     """List the approved templates to send from."""
     s = db.session()
-    approved = [(v, library.parse_spec(v.content)) for v in versions.approved(s)]
+    order = {"initial": 0, "update": 1, "all_clear": 2, "maintenance": 3}
+    approved = sorted(((v, library.parse_spec(v.content)) for v in versions.approved(s)),
+                      key=lambda pair: (order.get(pair[1].kind, 9), pair[1].title["en"]))
     incidents = s.scalars(select(Incident).where(Incident.state == "open")).all()
     return render_template("send_choose.html", approved=approved, incidents=incidents)
 
