@@ -76,12 +76,17 @@ class Site:
         csp: str = STRICT_CSP,
         main: str = HOST_MAIN,
         path: str = "/",
+        script: str = "/banner.js",
     ) -> str:
-        """Register a host page embedding banner.js and return its URL."""
+        """Register a host page embedding banner.js and return its URL.
+
+        `script` may carry more attributes after the URL, as in
+        `'http://localhost:1/banner.js" integrity="sha384-..."'`.
+        """
         data = "".join(f' data-{k}="{v}"' for k, v in (attrs or {}).items())
         html = (
             f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<title>Host page</title><script async src="/banner.js"{data}></script>'
+            f'<title>Host page</title><script async src="{script}"{data}></script>'
             f"</head><body>{main}</body></html>"
         )
         self.pages[path] = (html, csp)
@@ -129,6 +134,7 @@ def _make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-cache")
+            self.send_header("Access-Control-Allow-Origin", "*")  # as the notifier does
             if csp:
                 self.send_header("Content-Security-Policy", csp)
             self.end_headers()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import HOST_MAIN, LAX_CSP, STRICT_CSP, Problems, Site
+from .conftest import BANNER_JS, HOST_MAIN, LAX_CSP, STRICT_CSP, Problems, Site
 
 pytestmark = pytest.mark.browser
 
@@ -147,6 +149,34 @@ def test_data_target_and_data_src_are_honoured(site: Site, page: Page) -> None:
     main = '<main id="content"><h1>Host page</h1><div id="slot"></div></main>'
     page.goto(site.page(main=main, attrs={"target": "slot", "src": "/feeds/alt.json"}))
     expect(page.locator(f"#slot > {HOST} .h")).to_have_text("Från annan källa")
+    assert site.json.hits == 0
+
+
+def sri(body: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+
+
+def test_cross_origin_embed_with_integrity(site: Site, page: Page) -> None:
+    notifier = site.base.replace("127.0.0.1", "localhost")  # another origin, same server
+    csp = STRICT_CSP.replace("'self'", f"'self' {notifier}")
+    script = (
+        f'{notifier}/banner.js" integrity="{sri(BANNER_JS.read_bytes())}" crossorigin="anonymous'
+    )
+    site.publish(make_banner())
+    page.goto(site.page(csp=csp, script=script))
+    expect(page.locator(f"{CARD} .h")).to_have_text("Våra telefonnummer fungerar inte")
+    assert site.json.hits >= 1
+
+
+def test_a_wrong_integrity_hash_leaves_the_page_untouched(
+    site: Site, page: Page, problems: Problems
+) -> None:
+    problems.allow.append("Failed to find a valid digest in the 'integrity' attribute")
+    site.publish(make_banner())
+    script = f'/banner.js" integrity="{sri(b"another build")}" crossorigin="anonymous'
+    page.goto(site.page(script=script))
+    wait_until(lambda: bool(problems.expected))
+    assert_untouched(page)
     assert site.json.hits == 0
 
 
