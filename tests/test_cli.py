@@ -1,0 +1,120 @@
+"""The `notifier` command as an admin types it, each call its own process."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from notifier import db
+from notifier.models import AuditEvent, Delivery, Subscriber
+from notifier.sandbox.client import SandboxClient
+
+from .conftest import notifier_cmd
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(notifier_cmd(*args), env={**os.environ, **env}, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_send_waits_and_reports_counts_per_channel(env: dict[str, str], demo: Any, worker: Any,
+                                                   sandbox: SandboxClient) -> None:
+    worker()
+    result = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel,epost",
+                 "--segment", "staff", "--channels", "sms,email,telegram", "--yes", "--wait")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^notice 1 \(incident 1\) confirmed$", result.stdout, re.M)
+    for channel in ("sms", "email", "telegram"):
+        assert re.search(rf"^{channel}\s+sent 3$", result.stdout, re.M), result.stdout
+    assert len(sandbox.messages()) == 9
+
+    status = cli(env, "status", "1")
+    assert "phone-lines-down (completed)" in status.stdout
+    assert re.search(r"^sms\s+sent 3$", status.stdout, re.M)
+
+
+def test_send_exits_1_when_deliveries_fail_permanently(env: dict[str, str], demo: Any,
+                                                       worker: Any, sandbox: SandboxClient) -> None:
+    worker()
+    sandbox.fault("sms", "invalid", addresses=["+46701740690"])
+    result = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel", "--segment", "staff",
+                 "--channels", "sms", "--yes", "--wait")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"^sms\s+failed 1, sent 2$", result.stdout, re.M), result.stdout
+
+
+def test_send_with_a_missing_variable_names_it_and_sends_nothing(
+        app: Flask, env: dict[str, str], demo: Any, sandbox: SandboxClient) -> None:
+    result = cli(env, "send", "phone-lines-down", "--yes")
+    assert result.returncode == 2
+    assert "Contact channels that work" in result.stderr
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(Delivery)) == 0
+    assert sandbox.messages() == []
+
+
+def test_send_refuses_without_yes_and_with_unknown_things(env: dict[str, str], demo: Any) -> None:
+    no_yes = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel")
+    assert no_yes.returncode == 2 and "--yes" in no_yes.stderr
+    unknown = cli(env, "send", "no-such-template", "--yes")
+    assert unknown.returncode == 2 and "Known templates" in unknown.stderr
+    segment = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel", "--segment", "nope",
+                  "--yes")
+    assert segment.returncode == 2 and "Known segments" in segment.stderr
+    down = cli(env, "contacts", "set", "vaxel", "down")
+    assert down.returncode == 0
+    offered = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel", "--yes")
+    assert offered.returncode == 2 and "down" in offered.stderr
+
+
+def test_subscribers_import_keeps_good_rows_and_reports_bad_ones(
+        app: Flask, env: dict[str, str], tmp_path: Path) -> None:
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text(
+        "name,language,phone,email,telegram_chat_id,segments\n"
+        "Anna Lind,sv,070-123 45 67,anna@example.se,,private|region-norr\n"
+        "Bad Phone,sv,12345,,,private\n"
+        "James Hill,en,+46 70 765 43 21,,4711,business\n"
+        "No Address,sv,,,,private\n"
+        "Bad Lang,de,0701234500,,,private\n", encoding="utf-8")
+    result = cli(env, "subscribers", "import", str(csv_file))
+    assert result.returncode == 1
+    assert "2 added, 0 updated, 3 refused" in result.stdout
+    assert "line 3: phone: '12345' is not a valid phone number" in result.stderr
+    assert "line 5: no phone, email or telegram_chat_id" in result.stderr
+    assert "line 6: language: 'de'" in result.stderr
+    with app.app_context():
+        names = set(db.session().scalars(select(Subscriber.name)))
+    assert names == {"Anna Lind", "James Hill"}
+
+
+def test_contacts_and_users_commands_are_audited_with_the_os_user(app: Flask,
+                                                                  env: dict[str, str]) -> None:
+    added = cli(env, "contacts", "add", "vaxel", "--kind", "phone", "--sv", "Växel",
+                "--en", "Switchboard", "--value", "08-123 45 67")
+    assert added.returncode == 0, added.stderr
+    listed = cli(env, "contacts", "list")
+    assert "vaxel" in listed.stdout and "+4681234567" in listed.stdout
+    bad = cli(env, "contacts", "set", "nope", "down")
+    assert bad.returncode == 2 and "Known keys: vaxel" in bad.stderr
+    created = cli(env, "users", "create", "ann@example.se", "--role", "operator",
+                  stdin="a-long-password\na-long-password\n")
+    assert created.returncode == 0, created.stderr
+    with app.app_context():
+        actors = set(db.session().scalars(select(AuditEvent.actor)))
+    assert any(a.startswith("cli:") for a in actors)
+
+
+def test_templates_check_reports_a_broken_file(env: dict[str, str], tmp_path: Path) -> None:
+    good = cli(env, "templates", "check", "templates")
+    assert good.returncode == 0 and "templates are valid" in good.stdout
+    (tmp_path / "broken.yaml").write_text("key: broken\ntitle: {sv: x}\n", encoding="utf-8")
+    bad = cli(env, "templates", "check", str(tmp_path))
+    assert bad.returncode == 2
+    assert "broken" in bad.stderr
