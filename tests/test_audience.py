@@ -10,8 +10,15 @@ from sqlalchemy import func, select, update
 from notifier import audience, contacts, db, demo, dispatch, versions
 from notifier.audience import AddressError
 from notifier.errors import NotifierError
-from notifier.models import (Delivery, Segment, Subscriber, Subscription, TemplateVersion,
-                             User)
+from notifier.models import (
+    Delivery,
+    Segment,
+    Subscriber,
+    SubscriberSegment,
+    Subscription,
+    TemplateVersion,
+    User,
+)
 
 HEADER = "external_id,name,language,phone,email,telegram_chat_id,segments\n"
 
@@ -47,8 +54,8 @@ def _subscribers(app: Flask) -> dict[str, dict[str, Any]]:
                 Subscription.subscriber_id == sub.id, Subscription.status == "active"))
             addresses = sorted((channel, address) for channel, address in rows)
             segments = set(s.scalars(select(Segment.key).join(
-                audience.SubscriberSegment, audience.SubscriberSegment.segment_id == Segment.id)
-                .where(audience.SubscriberSegment.subscriber_id == sub.id)))
+                SubscriberSegment, SubscriberSegment.segment_id == Segment.id)
+                .where(SubscriberSegment.subscriber_id == sub.id)))
             out[sub.name] = {"language": sub.language, "addresses": addresses,
                              "segments": segments, "external_id": sub.external_id}
         return out
