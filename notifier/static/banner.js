@@ -14,7 +14,7 @@
     var KEY = 'notifier-banner:dismissed:';
     var SEVERITIES = ['critical', 'warning', 'info'];
     var SCHEMES = ['https:', 'tel:', 'mailto:'];
-    var CLOSE = { sv: 'Stäng meddelandet', en: 'Dismiss message' };
+    var CLOSE = { sv: 'St\u00e4ng meddelandet', en: 'Dismiss message' };
     var CSS = [
       ':host{all:initial;display:block;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}',
       '.b{display:flex;gap:1rem;align-items:flex-start;padding:.75rem 1rem;border-bottom:4px solid}',
@@ -42,7 +42,7 @@
     var host = null;
     var root = null;
     var shown = '';
-    var gone = Object.create(null);     // dismissed in this page even if storage is unavailable
+    var gone = Object.create(null); // dismissed in this page even if storage is unavailable
 
     var text = function (v) { return typeof v === 'string' ? v.slice(0, 2000) : ''; };
     var isObj = function (v) { return !!v && typeof v === 'object' && !Array.isArray(v); };
