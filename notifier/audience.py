@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -135,23 +135,40 @@ def _save(s: Session, row: Row, segments: dict[str, int]) -> bool:
         s.add(sub)
     sub.name, sub.language = row.name, row.language
     s.flush()
-    existing = {(x.channel, x.address) for x in s.scalars(
-        select(Subscription).where(Subscription.subscriber_id == sub.id))}
-    for channel, address in row.addresses.items():
-        if (channel, address) not in existing:
-            s.add(Subscription(subscriber_id=sub.id, channel=channel, address=address))
-    have = set(s.scalars(select(SubscriberSegment.segment_id)
-                         .where(SubscriberSegment.subscriber_id == sub.id)))
-    for key in row.segments:
+    _replace_subscriptions(s, sub.id, row.addresses)
+    _replace_segments(s, sub.id, row.segments, segments)
+    return new
+
+
+def _replace_subscriptions(s: Session, subscriber_id: int, addresses: dict[str, str]) -> None:
+    """Make the subscriber's addresses those of the row; kept ones keep their opt-out state."""
+    wanted = set(addresses.items())
+    for existing in s.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber_id)):
+        if (existing.channel, existing.address) in wanted:
+            wanted.discard((existing.channel, existing.address))
+        else:
+            s.delete(existing)
+    for channel, address in sorted(wanted):
+        s.add(Subscription(subscriber_id=subscriber_id, channel=channel, address=address))
+
+
+def _replace_segments(s: Session, subscriber_id: int, keys: list[str],
+                      segments: dict[str, int]) -> None:
+    """Make the subscriber's segments those of the row, creating new segments on first use."""
+    for key in keys:
         if key not in segments:
             seg = Segment(key=key)
             s.add(seg)
             s.flush()
             segments[key] = seg.id
-        if segments[key] not in have:
-            s.add(SubscriberSegment(subscriber_id=sub.id, segment_id=segments[key]))
-            have.add(segments[key])
-    return new
+    wanted = {segments[k] for k in keys}
+    have = set(s.scalars(select(SubscriberSegment.segment_id)
+                         .where(SubscriberSegment.subscriber_id == subscriber_id)))
+    for segment_id in have - wanted:
+        s.execute(delete(SubscriberSegment).where(SubscriberSegment.subscriber_id == subscriber_id,
+                                                  SubscriberSegment.segment_id == segment_id))
+    for segment_id in wanted - have:
+        s.add(SubscriberSegment(subscriber_id=subscriber_id, segment_id=segment_id))
 
 
 def selection(channels: Sequence[str], segments: Sequence[str]) -> Select[tuple[str, str, str, int]]:

@@ -186,6 +186,8 @@ class Notice(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     banner_published_at: Mapped[datetime | None] = mapped_column()
+    scheduled_at: Mapped[datetime | None] = mapped_column(index=True)
+    fallback: Mapped[dict[str, Any]] = mapped_column(default=dict)
     incident: Mapped[Incident] = relationship(back_populates="notices")
 
 
@@ -210,7 +212,20 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     lease_until: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    fallback_of: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebhookEvent(Base):
+    """A provider callback already processed: replays and retries are recognised and ignored."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BannerSnapshot(Base):

@@ -112,7 +112,6 @@ def test_reimport_with_external_id_updates_the_subscriber_instead_of_adding_one(
         "addresses": [("email", "anna@example.se"), ("sms", "+46701234567")]}}
 
 
-@pytest.mark.xfail(strict=True, reason="re-import adds the new number but keeps the old one active")
 def test_reimport_with_a_changed_number_stops_sending_to_the_old_number(app: Flask) -> None:
     _import(app, HEADER + "C1,Anna,sv,070-123 45 67,,,\n")
     _import(app, HEADER + "C1,Anna,sv,070-999 88 77,,,\n")

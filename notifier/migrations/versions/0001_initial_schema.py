@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 10:14:45.305754
+Create Date: 2026-11-28 10:36:28.221921
 """
 from __future__ import annotations
 
@@ -93,6 +93,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
     sa.UniqueConstraint('email', name=op.f('uq_user_email'))
     )
+    op.create_table('webhook_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('event_id', sa.String(length=128), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_event')),
+    sa.UniqueConstraint('provider', 'event_id', name=op.f('uq_webhook_event_provider'))
+    )
     op.create_table('subscriber_segment',
     sa.Column('subscriber_id', sa.Integer(), nullable=False),
     sa.Column('segment_id', sa.Integer(), nullable=False),
@@ -156,12 +164,15 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=200), nullable=False),
     sa.Column('banner_published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('scheduled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fallback', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], name=op.f('fk_notice_incident_id_incident')),
     sa.ForeignKeyConstraint(['template_version_id'], ['template_version.id'], name=op.f('fk_notice_template_version_id_template_version')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_incident_id'), ['incident_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_scheduled_at'), ['scheduled_at'], unique=False)
 
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -178,7 +189,10 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fallback_of', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['fallback_of'], ['delivery.id'], name=op.f('fk_delivery_fallback_of_delivery'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], name=op.f('fk_delivery_notice_id_notice')),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_delivery_subscription_id_subscription'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
@@ -199,6 +213,7 @@ def downgrade() -> None:
 
     op.drop_table('delivery')
     with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_scheduled_at'))
         batch_op.drop_index(batch_op.f('ix_notice_incident_id'))
 
     op.drop_table('notice')
@@ -214,6 +229,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_subscriber_segment_segment_id'))
 
     op.drop_table('subscriber_segment')
+    op.drop_table('webhook_event')
     op.drop_table('user')
     op.drop_table('template')
     op.drop_table('subscriber')
