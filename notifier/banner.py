@@ -23,6 +23,7 @@ from .models import BannerSnapshot, ContactChannel, Incident, Notice, utcnow
 log = logging.getLogger(__name__)
 RESOLVED_FOR = timedelta(hours=2)
 EMPTY = {"version": 1, "updated": None, "banners": []}
+NEVER = "1970-01-01T00:00:00Z"
 SCRIPT = Path(__file__).parent / "static" / "banner.js"
 
 
@@ -98,7 +99,7 @@ def publish(s: Session) -> bool:
     snap = s.get(BannerSnapshot, 1)
     if snap is not None and snap.etag == etag:
         return False
-    doc["updated"] = utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
+    doc["updated"] = _now_iso()
     body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     if snap is None:
         s.add(BannerSnapshot(id=1, body=body, etag=etag))
@@ -107,6 +108,10 @@ def publish(s: Session) -> bool:
     s.flush()
     export(body)
     return True
+
+
+def _now_iso() -> str:
+    return utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -148,7 +153,8 @@ class SnapshotCache:
                     with s_factory() as s:
                         snap = s.get(BannerSnapshot, 1)
                     if snap is None:
-                        self.body = json.dumps(EMPTY).encode()
+                        # never published yet: a stable body, so its ETag is stable too
+                        self.body = json.dumps({**EMPTY, "updated": NEVER}).encode()
                         self.etag = hashlib.sha256(self.body).hexdigest()[:32]
                     else:
                         self.body, self.etag = snap.body.encode(), snap.etag
