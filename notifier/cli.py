@@ -154,6 +154,52 @@ def templates_export(folder: Path) -> None:
             click.echo(str(path))
 
 
+@templates.command("list", help="List templates: state, author and approver of every version.")
+@fails_clearly
+def templates_list() -> None:
+    from sqlalchemy import select
+
+    from . import db as database, versions
+    from .models import Template
+
+    with app().app_context(), database.transaction() as s:
+        for template in s.scalars(select(Template).order_by(Template.key)):
+            steps = versions.history(s, template.key)
+            for v in reversed(template.versions):
+                decided = [st for st in steps.get(v.number, [])
+                           if st.action in ("approve", "reject")]
+                by = f"{decided[-1].action}d by {decided[-1].who}" if decided else ""
+                click.echo(f"{template.key:24} v{v.number:<3} {v.state:9} by {v.author:32} {by}")
+
+
+@templates.command("approve", help="Approve a draft as the operating-system user (four-eyes).")
+@click.argument("key")
+@click.option("--version", "number", type=int, default=None, help="Version (default: the draft)")
+@click.option("--comment", default="", help="A note for the audit log")
+@fails_clearly
+def templates_approve(key: str, number: int | None, comment: str) -> None:
+    from . import audit, db as database, versions
+
+    with app().app_context(), database.transaction() as s:
+        version = versions.find(s, key, number)
+        versions.approve(s, version, audit.actor(), comment)
+        click.echo(f"approved {key} v{version.number} as {audit.actor()}")
+
+
+@templates.command("reject", help="Reject a draft with a comment saying what must change.")
+@click.argument("key")
+@click.option("--version", "number", type=int, default=None, help="Version (default: the draft)")
+@click.option("--comment", required=True, help="What the author must change")
+@fails_clearly
+def templates_reject(key: str, number: int | None, comment: str) -> None:
+    from . import audit, db as database, versions
+
+    with app().app_context(), database.transaction() as s:
+        version = versions.find(s, key, number)
+        versions.reject(s, version, audit.actor(), comment)
+        click.echo(f"rejected {key} v{version.number} as {audit.actor()}")
+
+
 @main.group(help="The contact-channel registry (the company's own phone numbers, chat, ...).")
 def contacts() -> None:
     """Group contact-channel commands."""
@@ -239,18 +285,24 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--channels", default="sms,email,telegram,banner", show_default=True)
 @click.option("--incident", "incident_id", type=int, default=None, help="Add to an open incident")
 @click.option("--drill", is_flag=True, help="Send as a drill (never public)")
+@click.option("--fallback", "fallbacks", multiple=True,
+              help="FROM:TO, e.g. sms:email (failed SMS go by email) or telegram:sms (blocked)")
 @click.option("--yes", is_flag=True, help="Confirm (required)")
 @click.option("--wait", is_flag=True, help="Wait until every delivery is done")
 @fails_clearly
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...], channels: str,
-         incident_id: int | None, drill: bool, yes: bool, wait: bool) -> None:
+         incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], yes: bool,
+         wait: bool) -> None:
     from . import audit, db as database, dispatch
 
     if not yes:
         raise NotifierError("Add --yes to confirm that this notice goes out now.")
+    if any(":" not in f for f in fallbacks):
+        raise NotifierError("--fallback takes FROM:TO, e.g. sms:email.")
     req = dispatch.NoticeRequest(template_key, _parse_vars(variables),
                                  [c.strip() for c in channels.split(",") if c.strip()],
-                                 list(segments), drill, incident_id)
+                                 list(segments), drill, incident_id,
+                                 fallback=dict(f.split(":", 1) for f in fallbacks))
     a = app()
     with a.app_context():
         with database.transaction() as s:
@@ -279,6 +331,61 @@ def _print_counts(counts: dict[str, dict[str, int]]) -> None:
     for channel in sorted(counts):
         detail = ", ".join(f"{status} {n}" for status, n in sorted(counts[channel].items()))
         click.echo(f"{channel:9} {detail}")
+
+
+def _control(notice_id: int, action: str) -> None:
+    from . import audit, control, db as database, queues
+    from .models import Notice
+
+    with app().app_context():
+        with database.transaction() as s:
+            result = getattr(control, action)(s, notice_id, audit.actor())
+        with database.transaction() as s:
+            if action == "resume":
+                control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
+        queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    extra = f": {result} unsent deliveries cancelled" if action == "cancel" else ""
+    done = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+    click.echo(f"notice {notice_id} {done}{extra}")
+
+
+@main.command(help="Pause a notice being sent (resume goes on where it stopped).")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def pause(notice_id: int) -> None:
+    _control(notice_id, "pause")
+
+
+@main.command(help="Resume a paused notice.")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def resume(notice_id: int) -> None:
+    _control(notice_id, "resume")
+
+
+@main.command(help="Cancel what is not yet sent of a notice.")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def cancel(notice_id: int) -> None:
+    _control(notice_id, "cancel")
+
+
+@main.command(help="Send what is unsent on one delivery channel by another instead.")
+@click.argument("notice_id", type=int)
+@click.option("--from", "source", required=True, type=click.Choice(["sms", "email", "telegram"]))
+@click.option("--to", "target", default="email", show_default=True,
+              type=click.Choice(["sms", "email", "telegram"]))
+@fails_clearly
+def reroute(notice_id: int, source: str, target: str) -> None:
+    from . import audit, control, db as database
+    from .models import Notice
+
+    with app().app_context():
+        with database.transaction() as s:
+            cancelled, created = control.send_rest_by(s, notice_id, source, target, audit.actor())
+        with database.transaction() as s:
+            control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
+    click.echo(f"{cancelled} unsent {source} deliveries cancelled, {created} go by {target}")
 
 
 @main.command(help="Show a notice's progress per delivery channel and status.")

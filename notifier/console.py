@@ -1,4 +1,4 @@
-"""The operator console: dashboard, send flow, live progress, contacts, templates, sandbox inbox."""
+"""The operator console: dashboard, send flow, live progress, contacts, sandbox inbox."""
 from __future__ import annotations
 
 import hashlib
@@ -11,11 +11,10 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
                    request, url_for)
 from sqlalchemy import select
 
-from . import audit, contacts, db, dispatch, library, queues, versions
+from . import audit, contacts, control, db, dispatch, library, queues, versions
 from .auth import require
 from .errors import NotifierError
-from .models import (CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment, Template,
-                     TemplateVersion)
+from .models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
 
 bp = Blueprint("console", __name__)
 
@@ -77,9 +76,11 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
         values[var.name] = (form.getlist(f"var-{var.name}") if var.type == "contacts"
                             else form.get(f"var-{var.name}", ""))
     incident = form.get("incident_id", "")
+    fallback = dict(pair.split(":", 1) for pair in form.getlist("fallback") if ":" in pair)
     return dispatch.NoticeRequest(
         key, values, form.getlist("channels"), form.getlist("segments"),
-        drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None)
+        drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None,
+        fallback=fallback)
 
 
 def preview_hash(preview: dispatch.Preview) -> str:
@@ -162,6 +163,45 @@ def notice_progress(notice_id: int) -> Any:
                    last_sent=local_time(last, "%H:%M:%S") if last else None)
 
 
+@bp.post("/notices/<int:notice_id>/<any(pause, resume, cancel):action>")
+@require("send")
+def notice_control(notice_id: int, action: str) -> Any:
+    """Pause, resume or cancel a notice in flight."""
+    try:
+        with db.transaction() as s:
+            if action == "cancel":
+                count = control.cancel(s, notice_id, audit.actor())
+                message = f"Notice {notice_id} is cancelled: {count} unsent deliveries stopped."
+            else:
+                getattr(control, action)(s, notice_id, audit.actor())
+                message = f"Notice {notice_id}: {action}d."
+        with db.transaction() as s:
+            if action == "resume":
+                control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
+        queues.queue("banner").enqueue("workers.jobs.publish_banner")
+        flash(message, "ok")
+    except NotifierError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("console.notice", notice_id=notice_id))
+
+
+@bp.post("/notices/<int:notice_id>/reroute")
+@require("send")
+def notice_reroute(notice_id: int) -> Any:
+    """Send what is unsent on one delivery channel by another instead (a provider is down)."""
+    source, target = request.form.get("from", ""), request.form.get("to", "email")
+    try:
+        with db.transaction() as s:
+            cancelled, created = control.send_rest_by(s, notice_id, source, target, audit.actor())
+        with db.transaction() as s:
+            control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
+        flash(f"{cancelled} unsent {source} deliveries cancelled; {created} go by {target} "
+              "instead (people without a subscription there cannot be reached this way).", "ok")
+    except NotifierError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("console.notice", notice_id=notice_id))
+
+
 @bp.get("/incidents/<int:incident_id>")
 @require("view")
 def incident(incident_id: int) -> str:
@@ -191,42 +231,6 @@ def contact_state(key: str) -> Any:
     else:
         queues.queue("banner").enqueue("workers.jobs.publish_banner")
     return redirect(url_for("console.contact_list"))
-
-
-@bp.get("/templates")
-@require("view")
-def template_list() -> str:
-    """List templates with the state of their versions."""
-    templates = db.session().scalars(select(Template).order_by(Template.key)).all()
-    return render_template("templates.html", templates=templates,
-                           specs={t.key: library.parse_spec(t.versions[-1].content)
-                                  for t in templates if t.versions})
-
-
-@bp.get("/templates/<key>/<int:number>")
-@require("view")
-def template_version(key: str, number: int) -> str:
-    """Show one template version with every variant."""
-    version = db.session().scalar(select(TemplateVersion).join(Template).where(
-        Template.key == key, TemplateVersion.number == number)) or abort(404)
-    return render_template("template.html", version=version,
-                           spec=library.parse_spec(version.content))
-
-
-@bp.post("/templates/<key>/<int:number>/approve")
-@require("approve")
-def template_approve(key: str, number: int) -> Any:
-    """Approve a draft (four-eyes: not its author)."""
-    try:
-        with db.transaction() as s:
-            version = s.scalar(select(TemplateVersion).join(Template).where(
-                Template.key == key, TemplateVersion.number == number)) or abort(404)
-            versions.approve(s, version, g.user, request.form.get("comment", ""))
-    except NotifierError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(f"{key} version {number} is approved.", "ok")
-    return redirect(url_for("console.template_version", key=key, number=number))
 
 
 @bp.get("/sandbox")

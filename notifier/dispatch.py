@@ -35,6 +35,7 @@ class NoticeRequest:
     drill: bool = False
     incident_id: int | None = None
     incident_title: str = ""
+    fallback: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Preview:
     spec: library.TemplateSpec
     values: library.Values
     rendered: dict[str, dict[str, library.RenderedMessage]]
+    snapshot: dict[str, dict[str, Any]]
     counts: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
 
@@ -75,6 +77,10 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
     audience.check_segments(s, req.segments)
     if req.drill and not req.segments:
         raise DispatchError("A drill goes to a test segment: choose the segment (e.g. staff).")
+    for source, target in req.fallback.items():
+        if source not in req.channels or target not in CHANNELS or source == target:
+            raise DispatchError(f"Fallback {source}->{target}: both must be delivery channels "
+                                f"({', '.join(CHANNELS)}), the first one among those chosen.")
     if req.drill and "banner" in req.channels:
         raise DispatchError("A drill never appears on the public banner: leave the banner out.")
 
@@ -87,12 +93,15 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     values = library.validate_values(spec, req.values, contacts.options(s))
     rendered = library.render_all(spec, values, drill=req.drill,
                                   organisation=current_app.config["ORGANISATION"])
+    # The snapshot keeps every channel's wording, so a fallback or "send the rest by email"
+    # can use it later; the operator sees the chosen channels.
+    snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
     counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
-    return Preview(version, spec, values, rendered, counts, warnings)
+    return Preview(version, spec, values, rendered, snapshot, counts, warnings)
 
 
 def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
@@ -102,10 +111,9 @@ def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
     notice = Notice(incident=incident, template_version_id=preview.version.id,
                     template_key=req.template_key, kind=preview.spec.kind,
                     severity=preview.spec.severity, values=preview.values.to_raw(),
-                    rendered={lang: {ch: m.to_dict() for ch, m in per.items()}
-                              for lang, per in preview.rendered.items()},
+                    rendered=preview.snapshot,
                     channels=list(req.channels), segments=list(req.segments),
-                    drill=req.drill, created_by=who)
+                    drill=req.drill, created_by=who, fallback=dict(req.fallback))
     s.add(notice)
     s.flush()
     planned = plan(s, notice)
@@ -148,17 +156,15 @@ def plan(s: Session, notice: Notice) -> int:
 
 def supersede(s: Session, notice: Notice) -> int:
     """Cancel what is still unsent of earlier notices of the same incident."""
+    from .control import cancel_unsent
+
     earlier = select(Notice.id).where(Notice.incident_id == notice.incident_id,
                                       Notice.id < notice.id)
-    result = s.execute(update(Delivery)
-                       .where(Delivery.notice_id.in_(earlier),
-                              Delivery.status.in_([DeliveryStatus.QUEUED.value,
-                                                   DeliveryStatus.RETRY_WAIT.value]))
-                       .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow(),
-                               error="superseded by a later notice"))
-    s.execute(update(Notice).where(Notice.id.in_(earlier), Notice.state == "sending")
+    cancelled = cancel_unsent(s, earlier, "superseded by a later notice")
+    s.execute(update(Notice).where(Notice.id.in_(earlier),
+                                   Notice.state.in_(("sending", "paused", "scheduled")))
               .values(state="superseded"))
-    return int(result.rowcount or 0)
+    return cancelled
 
 
 def batch_size(channel: str, rate: float) -> int:
@@ -193,12 +199,9 @@ def enqueue(s: Session, notice: Notice) -> int:
     """Put batch jobs for the notice's queued deliveries and the banner on the queues."""
     from . import queues
 
-    jobs = 0
-    for channel in (c for c in notice.channels if c in CHANNELS):
-        ids = list(s.scalars(select(Delivery.id).where(
-            Delivery.notice_id == notice.id, Delivery.channel == channel,
-            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
-        jobs += enqueue_ids(notice.id, channel, ids)
+    from .control import enqueue_queued
+
+    jobs = enqueue_queued(s, notice)
     queues.queue("banner").enqueue("workers.jobs.publish_banner")
     return jobs
 

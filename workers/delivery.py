@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from notifier import db, dispatch, queues
+from notifier import control, db, dispatch, queues
 from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
 from workers.channels import make_adapter
 from workers.channels.base import ChannelAdapter, Message, Outcome, Result
@@ -104,8 +104,27 @@ def _send_chunks(adapter: ChannelAdapter, limiter: RateLimiter, notice_id: int, 
         limiter.acquire(sum(cost(rendered, channel, m) for m in messages))
         outcomes = adapter.send(messages)
         record(outcomes, limiter, {c.id: c.attempts for c in chunk})
+        fall_back(notice_id, channel, [o.delivery_id for o in outcomes
+                                       if o.result in (Result.FAILED, Result.OPTED_OUT)])
         for o in outcomes:
             totals[o.result.value] = totals.get(o.result.value, 0) + 1
+
+
+def fall_back(notice_id: int, channel: str, ids: list[int]) -> int:
+    """Send failed or blocked deliveries again on the notice's fallback channel, if it has one."""
+    if not ids:
+        return 0
+    with db.transaction() as s:
+        notice = s.get(Notice, notice_id)
+        target = (notice.fallback or {}).get(channel) if notice else None
+        if notice is None or not target:
+            return 0
+        control.reroute(s, notice, ids, target)
+        new = list(s.scalars(select(Delivery.id).where(
+            Delivery.notice_id == notice_id, Delivery.fallback_of.in_(ids),
+            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
+    dispatch.enqueue_ids(notice_id, target, new)
+    return len(new)
 
 
 def _notice_state(notice_id: int) -> str:

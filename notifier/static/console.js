@@ -29,3 +29,9 @@
   }
   tick();
 }());
+// Ask before destructive actions (a form with data-confirm).
+document.querySelectorAll('form[data-confirm]').forEach(function (form) {
+  form.addEventListener('submit', function (event) {
+    if (!window.confirm(form.getAttribute('data-confirm'))) { event.preventDefault(); }
+  });
+});

@@ -1,0 +1,132 @@
+"""Control of notices in flight: cancel, pause/resume, supersede, fallback, "send the rest by email"."""
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from notifier import audit, control, db, dispatch
+from notifier.models import Notice, Subscription
+from notifier.sandbox.client import SandboxClient
+
+from .conftest import wait_until
+
+
+def _send(app: Flask, template: str = "phone-lines-down", channels: tuple[str, ...] = ("sms",),
+          values: dict[str, Any] | None = None, incident: int | None = None,
+          **extra: Any) -> Notice:
+    values = {"contacts": ["vaxel"]} if values is None else values
+    req = dispatch.NoticeRequest(template, values, list(channels),
+                                 incident_id=incident, **extra)
+    with app.app_context():
+        with db.transaction() as s:
+            notice = dispatch.confirm(s, req, audit.actor())
+        with db.transaction() as s:
+            dispatch.enqueue(s, notice)
+    return notice
+
+
+def _counts(app: Flask, notice_id: int) -> dict[str, dict[str, int]]:
+    with app.app_context(), db.transaction() as s:
+        return dispatch.progress(s, notice_id)
+
+
+def _finished(app: Flask, notice_id: int) -> dict[str, dict[str, int]] | None:
+    counts = _counts(app, notice_id)
+    return counts if dispatch.is_finished(counts) else None
+
+
+def _slow_sms(env: dict[str, str]) -> None:
+    env["NOTIFIER_SMS_RATE"] = "5"  # 43 numbers take about nine seconds
+
+
+def test_an_all_clear_supersedes_a_notice_still_being_sent(
+        app: Flask, env: dict[str, str], demo: Any, sandbox: SandboxClient, worker: Any) -> None:
+    _slow_sms(env)
+    worker("--queues", "sms")
+    first = _send(app)
+    wait_until(lambda: len(sandbox.messages(channel="sms")) >= 5, what="the first SMS")
+    clear = _send(app, "all-clear", incident=first.incident_id, values={"restored": "phones"})
+    done = wait_until(lambda: _finished(app, clear.id), timeout=120, what="the all-clear")
+    assert done == {"sms": {"sent": 43}}
+    first_counts = wait_until(lambda: _finished(app, first.id), timeout=30, what="the first notice")
+    sent_first = first_counts["sms"].get("sent", 0)
+    assert 5 <= sent_first < 43 and first_counts["sms"]["cancelled"] == 43 - sent_first
+
+    # Nobody hears "lines are down" after "lines are back".
+    clear_texts = {per["sms"]["text"] for per in clear.rendered.values()}
+    order: dict[str, list[str]] = collections.defaultdict(list)
+    for m in sandbox.messages(channel="sms"):
+        order[m["to"]].append("clear" if m["body"] in clear_texts else "down")
+    for to, seen in order.items():
+        assert seen in (["clear"], ["down", "clear"]), (to, seen)
+    with app.app_context():
+        assert db.session().get(Notice, first.id).state == "superseded"  # type: ignore[union-attr]
+
+
+def test_cancel_mid_flight_stops_what_is_not_sent(app: Flask, env: dict[str, str], demo: Any,
+                                                  sandbox: SandboxClient, worker: Any) -> None:
+    _slow_sms(env)
+    worker("--queues", "sms")
+    notice = _send(app)
+    wait_until(lambda: len(sandbox.messages(channel="sms")) >= 5, what="the first SMS")
+    with app.app_context(), db.transaction() as s:
+        control.cancel(s, notice.id, "test")
+    counts = wait_until(lambda: _finished(app, notice.id), timeout=30, what="the cancel to settle")
+    sent = counts["sms"].get("sent", 0)
+    assert sent < 43 and counts["sms"]["cancelled"] == 43 - sent
+    assert len(sandbox.messages(channel="sms")) == sent
+
+
+def test_pause_holds_and_resume_goes_on_without_duplicates(
+        app: Flask, env: dict[str, str], demo: Any, sandbox: SandboxClient, worker: Any) -> None:
+    _slow_sms(env)
+    worker("--queues", "sms")
+    notice = _send(app)
+    wait_until(lambda: len(sandbox.messages(channel="sms")) >= 5, what="the first SMS")
+    with app.app_context(), db.transaction() as s:
+        control.pause(s, notice.id, "test")
+    held = wait_until(lambda: (c := _counts(app, notice.id)["sms"]).get("sending", 0) == 0 and c,
+                      what="in-flight batches to hand their deliveries back")
+    assert held["queued"] > 0
+    with app.app_context():
+        with db.transaction() as s:
+            control.resume(s, notice.id, "test")
+        with db.transaction() as s:
+            control.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+    assert wait_until(lambda: _finished(app, notice.id), timeout=120) == {"sms": {"sent": 43}}
+    received = collections.Counter(m["to"] for m in sandbox.messages(channel="sms"))
+    assert len(received) == 43 and set(received.values()) == {1}
+
+
+def test_a_failed_sms_falls_back_to_email_once(app: Flask, demo: Any, sandbox: SandboxClient,
+                                              worker: Any) -> None:
+    worker()
+    sandbox.fault("sms", "invalid", addresses=["+46701740690"])  # staff member 1
+    notice = _send(app, channels=("sms",), segments=["staff"], fallback={"sms": "email"})
+    counts = wait_until(lambda: _finished(app, notice.id), timeout=60, what="the notice")
+    assert counts == {"sms": {"sent": 2, "failed": 1}, "email": {"sent": 1}}
+    emails = sandbox.messages(channel="email")
+    assert [m["to"] for m in emails] == ["beredskap1@solvik.example"]
+
+
+def test_send_the_rest_by_email_when_sms_is_down(app: Flask, demo: Any, sandbox: SandboxClient,
+                                                 worker: Any) -> None:
+    sandbox.fault("sms", "error_5xx")  # the SMS provider fails everything
+    worker()
+    notice = _send(app, channels=("sms",))
+    wait_until(lambda: _counts(app, notice.id)["sms"].get("retry_wait", 0) > 0,
+               what="SMS deliveries waiting for a retry")
+    with app.app_context(), db.transaction() as s:
+        cancelled, created = control.send_rest_by(s, notice.id, "sms", "email", "test")
+        with_email = len(set(s.scalars(select(Subscription.subscriber_id).where(
+            Subscription.channel == "email"))) & set(s.scalars(select(
+                Subscription.subscriber_id).where(Subscription.channel == "sms"))))
+    assert cancelled > 0 and 0 < created <= with_email
+    with app.app_context(), db.transaction() as s:
+        control.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+    counts = wait_until(lambda: _finished(app, notice.id), timeout=60, what="the rerouted email")
+    assert counts["email"] == {"sent": created}
+    assert len(sandbox.messages(channel="email")) == created
