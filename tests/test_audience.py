@@ -118,6 +118,18 @@ def test_reimport_with_a_changed_number_stops_sending_to_the_old_number(app: Fla
     assert _subscribers(app)["Anna"]["addresses"] == [("sms", "+46709998877")]
 
 
+def test_reimport_keeps_an_opt_out_and_replaces_the_segments(app: Flask) -> None:
+    _import(app, HEADER + "C1,Anna,sv,070-123 45 67,anna@example.se,,business|region-norr\n")
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Subscription).where(Subscription.channel == "sms")
+                  .values(status="opted_out"))
+    _import(app, HEADER + "C1,Anna,sv,+46701234567,anna@example.se,,business|region-syd\n")
+
+    anna = _subscribers(app)["Anna"]
+    assert anna["addresses"] == [("email", "anna@example.se")]  # the SMS opt-out still holds
+    assert anna["segments"] == {"business", "region-syd"}
+
+
 def test_segments_are_separated_by_a_bar_and_created_on_first_use(app: Flask) -> None:
     report = _import(app, HEADER + "C1,Anna,sv,0701234567,,,business | region-norr\n"
                      + "C2,Erik,sv,0701234568,,,region-norr\n")
