@@ -32,6 +32,12 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.astimezone(STOCKHOLM).strftime(fmt)
 
 
+@bp.app_template_filter("epoch_local")
+def epoch_local(seconds: float) -> str:
+    """Show a Unix time in Swedish time."""
+    return local_time(datetime.fromtimestamp(seconds, tz=timezone.utc), "%H:%M:%S")
+
+
 @bp.app_template_filter("phone")
 def phone_display(value: str) -> str:
     """Show an E.164 number the Swedish way."""
@@ -43,6 +49,17 @@ def _globals() -> dict[str, Any]:
     return {"sandbox": current_app.config["SANDBOX"], "user": g.get("user")}
 
 
+def circuits() -> list[Any]:
+    """Return the providers whose circuit is open (failing everything), for a warning."""
+    from workers import circuit
+
+    try:
+        states = [circuit.state(queues.redis(), p) for p in ("twilio", "sendgrid", "telegram")]
+    except Exception:  # noqa: BLE001 - Redis down: /readyz says so; the page still renders
+        return []
+    return [c for c in states if c.is_open]
+
+
 @bp.get("/")
 @require("view")
 def dashboard() -> str:
@@ -52,6 +69,7 @@ def dashboard() -> str:
                           .order_by(Incident.id.desc())).all()
     notices = s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)).all()
     return render_template("dashboard.html", incidents=incidents, notices=notices,
+                           circuits=circuits(),
                            contacts=contacts.all_contacts(s),
                            progress={n.id: dispatch.progress(s, n.id) for n in notices})
 
@@ -147,7 +165,7 @@ def notice(notice_id: int) -> str:
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
     return render_template("notice.html", notice=n, progress=dispatch.progress(s, n.id),
-                           channels=CHANNELS)
+                           channels=CHANNELS, circuits=circuits())
 
 
 @bp.get("/notices/<int:notice_id>/progress.json")

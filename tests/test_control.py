@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import time
 from typing import Any
 
 from flask import Flask
@@ -130,3 +131,29 @@ def test_send_the_rest_by_email_when_sms_is_down(app: Flask, demo: Any, sandbox:
     counts = wait_until(lambda: _finished(app, notice.id), timeout=60, what="the rerouted email")
     assert counts["email"] == {"sent": created}
     assert len(sandbox.messages(channel="email")) == created
+
+
+def test_a_provider_failing_everything_opens_the_circuit_and_the_operator_is_told(
+        app: Flask, client: Any, auth: Any, demo: Any, sandbox: SandboxClient,
+        worker: Any) -> None:
+    from notifier import queues
+    from workers import circuit
+
+    sandbox.fault("sms", "error_5xx")
+    worker()
+    notice = _send(app, channels=("sms",))
+    with app.app_context():
+        wait_until(lambda: circuit.state(queues.redis(), "twilio").is_open, timeout=60,
+                   what="the SMS circuit to open")
+    calls = sandbox.stats()
+    auth.login("operator@solvik.example")
+    page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
+    assert "SMS provider (twilio) is failing" in page
+    assert "Send the rest of sms by email instead" in page
+    time.sleep(3)  # held: no new calls while the circuit is open
+    assert sandbox.stats() == calls
+
+    sandbox.clear_faults()
+    counts = wait_until(lambda: _finished(app, notice.id), timeout=120,
+                        what="the notice to finish once the provider recovers")
+    assert counts == {"sms": {"sent": 43}}

@@ -5,7 +5,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import current_app
@@ -13,12 +13,14 @@ from sqlalchemy import bindparam, select, update
 
 from notifier import control, db, dispatch, queues
 from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
+from workers import circuit
 from workers.channels import make_adapter
 from workers.channels.base import ChannelAdapter, Message, Outcome, Result
 from workers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+PROVIDERS = {"sms": "twilio", "email": "sendgrid", "telegram": "telegram"}
 STOPPED_STATES = ("cancelled", "superseded")
 
 
@@ -74,9 +76,8 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
     rendered = notice.rendered
     cfg = current_app.config
     rate = cfg["RATES"][channel]
-    provider = {"sms": "twilio", "email": "sendgrid", "telegram": "telegram"}[channel]
-    settings = cfg["PROVIDERS"][provider]
-    limiter = RateLimiter(queues.redis(), provider, settings.api_url or provider, rate)
+    settings = cfg["PROVIDERS"][PROVIDERS[channel]]
+    limiter = RateLimiter(queues.redis(), settings.name, settings.api_url or settings.name, rate)
     adapter = make_adapter(channel, settings, cfg)
     totals: dict[str, int] = {}
     try:
@@ -92,6 +93,7 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
 def _send_chunks(adapter: ChannelAdapter, limiter: RateLimiter, notice_id: int, channel: str,
                  rendered: dict[str, Any], claimed: list[Claimed], totals: dict[str, int]) -> None:
     size = max(1, min(1000, int(limiter.rate)))
+    provider = PROVIDERS[channel]
     for start in range(0, len(claimed), size):
         chunk = claimed[start:start + size]
         state = _notice_state(notice_id)
@@ -99,11 +101,16 @@ def _send_chunks(adapter: ChannelAdapter, limiter: RateLimiter, notice_id: int, 
             release(claimed[start:], DeliveryStatus.QUEUED if state == "paused"
                     else DeliveryStatus.CANCELLED)
             return
+        breaker = circuit.state(queues.redis(), provider)
+        if breaker.is_open:
+            hold(claimed[start:], breaker.open_until)
+            return
         renew_lease(claimed[start:])
         messages = [message_for(rendered, channel, c) for c in chunk]
         limiter.acquire(sum(cost(rendered, channel, m) for m in messages))
         outcomes = adapter.send(messages)
         record(outcomes, limiter, {c.id: c.attempts for c in chunk})
+        circuit.observe(queues.redis(), provider, outcomes)
         fall_back(notice_id, channel, [o.delivery_id for o in outcomes
                                        if o.result in (Result.FAILED, Result.OPTED_OUT)])
         for o in outcomes:
@@ -147,6 +154,17 @@ def release(claimed: Sequence[Claimed], to: DeliveryStatus) -> None:
         s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in claimed]),
                                          Delivery.status == DeliveryStatus.SENDING.value)
                   .values(status=to.value, lease_until=None, updated_at=utcnow()))
+
+
+def hold(claimed: Sequence[Claimed], until: float) -> None:
+    """Park deliveries while a provider's circuit is open; the attempt does not count."""
+    when = datetime.fromtimestamp(until, tz=timezone.utc)
+    with db.transaction() as s:
+        s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in claimed]),
+                                         Delivery.status == DeliveryStatus.SENDING.value)
+                  .values(status=DeliveryStatus.RETRY_WAIT.value, next_attempt_at=when,
+                          lease_until=None, attempts=Delivery.attempts - 1, updated_at=utcnow(),
+                          error="provider failing: held until the circuit closes"))
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:

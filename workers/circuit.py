@@ -1,0 +1,65 @@
+"""A circuit breaker per provider, shared through Redis: stop hammering a provider that fails everything."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis import Redis
+
+from .channels.base import Outcome, Result
+
+THRESHOLD = 20        # consecutive failed calls before the circuit opens
+FIRST_COOLDOWN = 15.0  # seconds; doubles with every trip in a row, up to MAX_COOLDOWN
+MAX_COOLDOWN = 300.0
+
+
+@dataclass(frozen=True)
+class CircuitState:
+    """What the operator needs to know about one provider."""
+
+    provider: str
+    failures: int
+    open_until: float
+    last_error: str
+
+    @property
+    def is_open(self) -> bool:
+        """Tell whether sends to this provider are held right now."""
+        return self.open_until > time.time()
+
+
+def _key(provider: str) -> str:
+    return f"notifier:circuit:{provider}"
+
+
+def state(redis: Redis, provider: str) -> CircuitState:
+    """Read the circuit of one provider."""
+    raw = {k.decode(): v.decode() for k, v in redis.hgetall(_key(provider)).items()}
+    return CircuitState(provider, int(raw.get("failures", 0)), float(raw.get("open_until", 0)),
+                        raw.get("last_error", ""))
+
+
+def _is_failure(o: Outcome) -> bool:
+    # A 429 with Retry-After is the provider pacing us, not failing: the rate limiter handles it.
+    return o.result is Result.RETRY and not o.retry_after
+
+
+def observe(redis: Redis, provider: str, outcomes: list[Outcome]) -> CircuitState:
+    """Count a chunk's outcomes: any success closes the circuit, many failures open it."""
+    key = _key(provider)
+    if any(o.result is not Result.RETRY for o in outcomes):
+        redis.hset(key, mapping={"failures": 0, "trips": 0})
+        return state(redis, provider)
+    failed = [o for o in outcomes if _is_failure(o)]
+    if not failed:
+        return state(redis, provider)
+    failures = int(redis.hincrby(key, "failures", len(failed)))
+    redis.hset(key, "last_error", f"{failed[-1].error_code}: {failed[-1].error or ''}"[:200])
+    if failures >= THRESHOLD:
+        trips = int(redis.hincrby(key, "trips", 1))
+        cooldown = min(MAX_COOLDOWN, FIRST_COOLDOWN * 2 ** (trips - 1))
+        # Half-open after the cooldown: the next chunk is a probe; its failure re-opens at once.
+        redis.hset(key, mapping={"open_until": time.time() + cooldown,
+                                 "failures": THRESHOLD - 1})
+    redis.expire(key, 86400)
+    return state(redis, provider)
