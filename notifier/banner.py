@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,24 @@ def _named_contacts(notice: Notice) -> list[str]:
     return names
 
 
+def window(notice: Notice) -> tuple[datetime | None, datetime | None]:
+    """Return the display window of a planned-maintenance notice (its start and end variables)."""
+    if notice.kind != "maintenance":
+        return None, None
+    found: list[datetime | None] = []
+    for name in ("start", "end"):
+        try:
+            found.append(datetime.fromisoformat(str(notice.values.get(name))))
+        except ValueError:
+            found.append(None)
+    return found[0], found[1]
+
+
+def _rfc3339(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace(
+        "+00:00", "Z")
+
+
 def _entry(s: Session, incident: Incident, notice: Notice) -> dict[str, Any]:
     text = {lang: {"headline": per["banner"].get("headline") or "",
                    "body": per["banner"].get("body") or ""}
@@ -69,7 +87,7 @@ def _entry(s: Session, incident: Incident, notice: Notice) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": f"incident-{incident.id}", "incident_id": incident.id, "notice_id": notice.id,
         "severity": "info" if notice.kind == "all_clear" else notice.severity,
-        "starts_at": None, "ends_at": None,
+        "starts_at": _rfc3339(window(notice)[0]), "ends_at": _rfc3339(window(notice)[1]),
         "resolved": incident.state == "closed" or notice.kind == "all_clear",
         "text": text, "links": [] if notice.kind == "all_clear" else links(s, _named_contacts(notice)),
     }
