@@ -1014,6 +1014,13 @@ def render_all(spec: TemplateSpec, values: Values, *, drill: bool = False,
                    for ch in CHANNELS} for lang in LANGUAGES}
 
 
+def render_sms_as_written(spec: TemplateSpec, values: Values, language: str) -> str:
+    """Render an SMS without the GSM-safe normalisation, to show the editor what it changes."""
+    job = _Job(spec, language, "sms", _context(spec, values, language), False,
+               DEFAULT_ORGANISATION)
+    return job.part("text")
+
+
 def _render_sms(job: _Job) -> RenderedMessage:
     text = normalise_gsm(job.part("text"))
     info = analyse(text)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -10,7 +12,11 @@ from sqlalchemy.orm import Session
 
 from . import audit, library
 from .errors import NotifierError
-from .models import Role, Template, TemplateVersion, User, utcnow
+from .models import AuditEvent, Role, Template, TemplateVersion, User, utcnow
+
+# Who acts on a version: a console account, or an identity string such as "cli:ann".
+Actor = User | str
+STATES = ("draft", "approved", "retired", "rejected")
 
 
 class ApprovalError(NotifierError):
@@ -27,27 +33,46 @@ class ImportReport:
 
 def import_specs(s: Session, specs: list[library.TemplateSpec], author: str,
                  author_id: int | None = None) -> ImportReport:
-    """Store each spec as a new draft, unless a version with the same content exists."""
+    """Store each spec as a new draft, unless a live version with the same content exists."""
     report = ImportReport()
     for spec in specs:
-        digest = library.content_hash(spec)
-        template = s.scalar(select(Template).where(Template.key == spec.key))
-        if template is None:
-            template = Template(key=spec.key)
-            s.add(template)
-            s.flush()
-        if any(v.content_hash == digest and v.state != "retired" for v in template.versions):
+        if _add_draft(s, spec, author, author_id, "template.draft") is None:
             report.unchanged.append(spec.key)
-            continue
-        number = max((v.number for v in template.versions), default=0) + 1
-        s.add(TemplateVersion(template_id=template.id, number=number, state="draft",
-                              content=library.spec_to_data(spec), content_hash=digest,
-                              author=author, author_id=author_id))
-        s.flush()
-        s.refresh(template)
-        audit.record(s, "template.draft", f"template:{spec.key}", who=author, version=number)
-        report.created.append(spec.key)
+        else:
+            report.created.append(spec.key)
     return report
+
+
+def _add_draft(s: Session, spec: library.TemplateSpec, author: str, author_id: int | None,
+               action: str, **detail: Any) -> TemplateVersion | None:
+    """Add a draft version of spec, or return None when a draft or approved one has its content."""
+    digest = library.content_hash(spec)
+    template = s.scalar(select(Template).where(Template.key == spec.key))
+    if template is None:
+        template = Template(key=spec.key)
+        s.add(template)
+        s.flush()
+    if any(v.content_hash == digest and v.state in ("draft", "approved")
+           for v in template.versions):
+        return None
+    number = max((v.number for v in template.versions), default=0) + 1
+    version = TemplateVersion(template_id=template.id, number=number, state="draft",
+                              content=library.spec_to_data(spec), content_hash=digest,
+                              author=author, author_id=author_id)
+    s.add(version)
+    s.flush()
+    s.refresh(template)
+    audit.record(s, action, f"template:{spec.key}", who=author, version=number, **detail)
+    return version
+
+
+def save_edit(s: Session, base: TemplateVersion, data: dict[str, Any],
+              author: User) -> TemplateVersion | None:
+    """Store edited content of a template as a new draft; None when nothing changed."""
+    spec = library.parse_spec({**data, "key": base.template.key},
+                              source=f"{base.template.key} (edited)")
+    return _add_draft(s, spec, f"user:{author.email}", author.id, "template.edit",
+                      based_on=base.number)
 
 
 def import_dir(s: Session, folder: Path, author: str, author_id: int | None = None) -> ImportReport:
@@ -55,21 +80,94 @@ def import_dir(s: Session, folder: Path, author: str, author_id: int | None = No
     return import_specs(s, library.load_dir(folder), author, author_id)
 
 
-def approve(s: Session, version: TemplateVersion, approver: User, comment: str = "") -> None:
-    """Approve a draft: needs the approver role and a different person from the author."""
-    if Role(approver.role) not in (Role.APPROVER, Role.ADMIN):
-        raise ApprovalError(f"{approver.email} is {approver.role}: only an approver can approve.")
-    if version.author_id == approver.id or version.author == f"user:{approver.email}":
-        raise ApprovalError("You wrote this version, so someone else must approve it (four-eyes).")
+def _who(actor: Actor) -> str:
+    return f"user:{actor.email}" if isinstance(actor, User) else actor
+
+
+def _check_reviewer(version: TemplateVersion, actor: Actor, verb: str) -> None:
+    """Refuse a reviewer without the approver role, or a version that is not a draft."""
+    if isinstance(actor, User) and Role(actor.role) not in (Role.APPROVER, Role.ADMIN):
+        raise ApprovalError(f"{actor.email} is {actor.role}: only an approver can {verb}.")
     if version.state != "draft":
-        raise ApprovalError(f"Version {version.number} is {version.state}, not a draft.")
+        raise ApprovalError(f"{version.template.key} version {version.number} is "
+                            f"{version.state}, not a draft: only a draft can be {verb}d.")
+
+
+def approve(s: Session, version: TemplateVersion, approver: Actor, comment: str = "") -> None:
+    """Approve a draft: needs the approver role and a different person from the author.
+
+    A console user is checked by account and role; an identity string (the CLI's
+    "cli:<os user>") by name only, so the same OS user cannot approve its own import.
+    """
+    _check_reviewer(version, approver, "approve")
+    who = _who(approver)
+    if version.author == who or (isinstance(approver, User) and version.author_id == approver.id):
+        raise ApprovalError(f"{who} wrote {version.template.key} version {version.number}, so "
+                            "someone else must approve it (four-eyes).")
+    newer = [v.number for v in version.template.versions
+             if v.state == "approved" and v.number > version.number]
+    if newer:
+        raise ApprovalError(f"Version {newer[0]} is approved and newer than version "
+                            f"{version.number}: edit the approved version instead.")
     for other in version.template.versions:
         if other.state == "approved":
             other.state = "retired"
-    version.state, version.approver_id, version.approved_at = "approved", approver.id, utcnow()
+            audit.record(s, "template.retire", f"template:{version.template.key}", who=who,
+                         version=other.number, replaced_by=version.number)
+    version.state, version.approved_at = "approved", utcnow()
+    version.approver_id = approver.id if isinstance(approver, User) else None
     version.comment = comment
     audit.record(s, "template.approve", f"template:{version.template.key}",
-                 who=f"user:{approver.email}", version=version.number, comment=comment)
+                 who=who, version=version.number, comment=comment)
+
+
+def reject(s: Session, version: TemplateVersion, reviewer: Actor, comment: str) -> None:
+    """Reject a draft with a comment saying what to change; the approved version stays in use."""
+    _check_reviewer(version, reviewer, "reject")
+    if not comment.strip():
+        raise ApprovalError("Say why in a comment, so the author knows what to change.")
+    version.state, version.comment = "rejected", comment.strip()
+    audit.record(s, "template.reject", f"template:{version.template.key}",
+                 who=_who(reviewer), version=version.number, comment=comment.strip())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded step of a template version: who did what, when."""
+
+    action: str  # draft | edit | approve | reject | retire
+    who: str
+    at: datetime
+    comment: str = ""
+
+
+def history(s: Session, key: str) -> dict[int, list[Step]]:
+    """Return the audit trail of a template per version number, oldest step first."""
+    events = s.scalars(select(AuditEvent).where(AuditEvent.subject == f"template:{key}",
+                                                AuditEvent.action.like("template.%"))
+                       .order_by(AuditEvent.id))
+    steps: dict[int, list[Step]] = {}
+    for event in events:
+        number = int((event.detail or {}).get("version", 0))
+        steps.setdefault(number, []).append(Step(
+            event.action.removeprefix("template."), event.actor, event.at,
+            str((event.detail or {}).get("comment", ""))))
+    return steps
+
+
+def find(s: Session, key: str, number: int | None = None) -> TemplateVersion:
+    """Return version `number` of a template, or its latest draft when number is None."""
+    template = s.scalar(select(Template).where(Template.key == key))
+    if template is None:
+        known = ", ".join(s.scalars(select(Template.key).order_by(Template.key))) or "none"
+        raise ApprovalError(f"No template {key!r}. Known templates: {known}.")
+    for version in reversed(template.versions):
+        if version.number == number or (number is None and version.state == "draft"):
+            return version
+    if number is None:
+        raise ApprovalError(f"Template {key!r} has no draft: edit or import it first.")
+    raise ApprovalError(f"Template {key!r} has no version {number}; it has "
+                        f"{', '.join(str(v.number) for v in template.versions)}.")
 
 
 def approved(s: Session) -> list[TemplateVersion]:

@@ -1,0 +1,272 @@
+"""The template pages of the console: list, view, edit with live preview, approve/reject, diff."""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import yaml
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, url_for)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from . import contacts, db, library, versions
+from .auth import require
+from .errors import NotifierError
+from .models import LANGUAGES, Template, TemplateVersion
+from .smsencoding import analyse
+
+bp = Blueprint("editor", __name__, url_prefix="/templates")
+
+# (delivery channel, part) in the order a communicator reads them; form fields are lang-ch-part.
+PARTS = (("sms", "text"), ("email", "subject"), ("email", "text"), ("telegram", "text"),
+         ("banner", "headline"), ("banner", "body"))
+KIND_HEADINGS = {"initial": "First notices / Första meddelanden", "update": "Updates / Uppdateringar",
+                 "all_clear": "All-clear / Klart", "maintenance": "Planned maintenance / Planerat arbete"}
+SAMPLES = {"text": "Sundsvall", "phone": "+46812345678", "time": "13:00",
+           "url": "https://solvikenergi.se/driftinfo", "email": "kundservice@solvikenergi.se"}
+# Used in the preview when the registry has no working contact channel to show.
+SAMPLE_CONTACTS = {
+    "sample-phone": library.ContactOption("sample-phone", "phone",
+                                          {"sv": "Växeln", "en": "Switchboard"}, "+46812345678", "up"),
+    "sample-chat": library.ContactOption("sample-chat", "chat", {"sv": "Chatt", "en": "Chat"},
+                                         "https://solvikenergi.se/chatt", "up"),
+}
+
+
+def _version(key: str, number: int, s: Session | None = None) -> TemplateVersion:
+    found = (s or db.session()).scalar(select(TemplateVersion).join(Template).where(
+        Template.key == key, TemplateVersion.number == number))
+    return found if found is not None else abort(404)
+
+
+@bp.get("")
+@require("view")
+def index() -> str:
+    """List templates grouped by scenario kind, each version with its state, who and when."""
+    s = db.session()
+    groups: dict[str, list[tuple[Template, library.TemplateSpec]]] = {k: [] for k in KIND_HEADINGS}
+    for template in s.scalars(select(Template).order_by(Template.key)):
+        if template.versions:
+            spec = library.parse_spec(template.versions[-1].content)
+            groups.setdefault(spec.kind, []).append((template, spec))
+    steps = {t.key: versions.history(s, t.key) for per in groups.values() for t, _ in per}
+    return render_template("templates.html", groups=groups, headings=KIND_HEADINGS, steps=steps)
+
+
+@bp.get("/<key>/<int:number>")
+@require("view")
+def version(key: str, number: int) -> str:
+    """Show one version with every variant, its variables and its history."""
+    found = _version(key, number)
+    return render_template("template.html", version=found, spec=library.parse_spec(found.content),
+                           steps=versions.history(db.session(), key).get(number, []),
+                           others=[v.number for v in found.template.versions if v.number != number])
+
+
+@bp.route("/<key>/<int:number>/edit", methods=["GET", "POST"])
+@require("edit")
+def edit(key: str, number: int) -> Any:
+    """Edit a version's wording; saving makes a new draft and keeps the approved one in use."""
+    base = _version(key, number)
+    if request.method == "GET":
+        return render_template("template_edit.html", version=base, fields=form_fields(base.content),
+                               problems=[])
+    try:
+        with db.transaction() as s:
+            created = versions.save_edit(s, _version(key, number, s), form_data(request.form), g.user)
+            new_number = created.number if created else None
+    except library.TemplateError as exc:
+        return render_template("template_edit.html", version=base, fields=request.form,
+                               problems=exc.problems), 422
+    if new_number is None:
+        flash("Nothing changed: the wording is the same as a draft or the approved version.", "warn")
+        return redirect(url_for("editor.version", key=key, number=number))
+    flash(f"Saved as draft version {new_number}. The approved version stays in use until an "
+          "approver approves this one.", "ok")
+    return redirect(url_for("editor.version", key=key, number=new_number))
+
+
+@bp.post("/<key>/preview")
+@require("edit")
+def preview(key: str) -> Any:
+    """Render the edited form with sample values: every language x channel, SMS counts."""
+    try:
+        spec = library.parse_spec({**form_data(request.form), "key": key}, source=key)
+        registry = contacts.options(db.session())
+        if not any(o.state == "up" for o in registry.values()):
+            registry = SAMPLE_CONTACTS
+        samples = sample_values(spec, registry)
+        values = library.validate_values(spec, samples, registry)
+        rendered = library.render_all(spec, values,
+                                      organisation=current_app.config["ORGANISATION"])
+    except library.TemplateError as exc:
+        return jsonify(ok=False, problems=exc.problems), 422
+    except NotifierError as exc:
+        return jsonify(ok=False, problems=[str(exc)]), 422
+    variants = {lang: {ch: _preview_message(spec, values, m) for ch, m in per.items()}
+                for lang, per in rendered.items()}
+    return jsonify(ok=True, problems=[], samples=samples, variants=variants)
+
+
+def _preview_message(spec: library.TemplateSpec, values: library.Values,
+                     message: library.RenderedMessage) -> dict[str, Any]:
+    data = {k: v for k, v in message.to_dict().items() if k != "html"}
+    if message.channel == "sms":
+        before = library.render_sms_as_written(spec, values, message.language)
+        data["gsm"] = {"before": before, "after": message.text, "changed": before != message.text,
+                       "before_sms": analyse(before).to_dict()}
+    return data
+
+
+@bp.post("/<key>/<int:number>/approve")
+@require("approve")
+def approve(key: str, number: int) -> Any:
+    """Approve a draft (four-eyes: not by its author)."""
+    return _review(key, number, versions.approve, "approved")
+
+
+@bp.post("/<key>/<int:number>/reject")
+@require("approve")
+def reject(key: str, number: int) -> Any:
+    """Reject a draft with a comment; the approved version stays in use."""
+    return _review(key, number, versions.reject, "rejected")
+
+
+def _review(key: str, number: int, decide: Any, done: str) -> Any:
+    try:
+        with db.transaction() as s:
+            decide(s, _version(key, number, s), g.user, request.form.get("comment", ""))
+    except NotifierError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{key} version {number} is {done}.", "ok")
+    return redirect(url_for("editor.version", key=key, number=number))
+
+
+@bp.get("/<key>/diff")
+@require("view")
+def diff(key: str) -> str:
+    """Compare two versions per language x channel, line by line."""
+    old = _version(key, request.args.get("from", type=int) or 0)
+    new = _version(key, request.args.get("to", type=int) or 0)
+    return render_template("template_diff.html", key=key, old=old, new=new,
+                           sections=compare(old.content, new.content))
+
+
+# --------------------------------------------------------------------------- form <-> content
+
+
+def form_fields(content: Mapping[str, Any]) -> dict[str, str]:
+    """Return the edit form's field values for a version's content."""
+    fields = {"kind": content["kind"], "severity": content["severity"],
+              "variables": yaml.safe_dump(content.get("variables") or [], allow_unicode=True,
+                                          sort_keys=False, width=100)}
+    for lang in LANGUAGES:
+        fields[f"title-{lang}"] = content["title"][lang]
+        fields[f"description-{lang}"] = content["description"][lang]
+        for channel, part in PARTS:
+            fields[f"{lang}-{channel}-{part}"] = _part(content["content"][lang], channel, part)
+    return fields
+
+
+def _part(variant: Mapping[str, Any], channel: str, part: str) -> str:
+    value = variant.get(channel, "")
+    return str(value.get(part, "") if isinstance(value, Mapping) else value)
+
+
+def form_data(form: MultiDict[str, str]) -> dict[str, Any]:
+    """Build template data (as in a YAML file, without the key) from the edit form."""
+    def text(name: str) -> str:
+        return form.get(name, "").replace("\r\n", "\n")
+
+    try:
+        variables = yaml.safe_load(text("variables")) or []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise library.TemplateError(f"Variables: not valid YAML{line}; check the indentation "
+                                    "and the '- name:' lines.") from None
+    content = {}
+    for lang in LANGUAGES:
+        parts = {(ch, part): text(f"{lang}-{ch}-{part}") for ch, part in PARTS}
+        content[lang] = {"sms": parts["sms", "text"], "telegram": parts["telegram", "text"],
+                         "email": {"subject": parts["email", "subject"],
+                                   "text": parts["email", "text"]},
+                         "banner": {"headline": parts["banner", "headline"],
+                                    "body": parts["banner", "body"]}}
+    return {"title": {lang: text(f"title-{lang}") for lang in LANGUAGES},
+            "description": {lang: text(f"description-{lang}") for lang in LANGUAGES},
+            "kind": form.get("kind", ""), "severity": form.get("severity", ""),
+            "variables": variables, "content": content}
+
+
+def sample_values(spec: library.TemplateSpec,
+                  registry: Mapping[str, library.ContactOption]) -> dict[str, str | list[str]]:
+    """Return a realistic value for every variable, optional ones included (the longest case)."""
+    values: dict[str, str | list[str]] = {}
+    for var in spec.variables:
+        if var.default is not None:
+            values[var.name] = list(var.default) if isinstance(var.default, tuple) else var.default
+        elif var.type == "choice":
+            values[var.name] = var.options[0].value
+        elif var.type == "contacts":
+            values[var.name] = [k for k, o in registry.items() if o.state == "up"][:3]
+        elif var.type == "datetime":
+            values[var.name] = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d 02:00")
+        else:
+            values[var.name] = SAMPLES[var.type][:var.max_length or None]
+    return values
+
+
+# --------------------------------------------------------------------------- diff
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a diff: kept, removed or added, with its line numbers."""
+
+    change: str  # same | removed | added
+    text: str
+    old: int | None
+    new: int | None
+
+
+def _sections(content: Mapping[str, Any]) -> dict[str, str]:
+    sections = {
+        "Title": "\n".join(f"{lang}: {content['title'][lang]}" for lang in LANGUAGES),
+        "Description": "\n".join(f"{lang}: {content['description'][lang]}" for lang in LANGUAGES),
+        "Kind and severity": f"kind: {content['kind']}\nseverity: {content['severity']}",
+        "Variables": yaml.safe_dump(content.get("variables") or [], allow_unicode=True,
+                                    sort_keys=False, width=100),
+    }
+    for lang in LANGUAGES:
+        for channel, part in PARTS:
+            label = channel if channel in ("sms", "telegram") else f"{channel} {part}"
+            sections[f"{lang} · {label}"] = _part(content["content"][lang], channel, part)
+    return sections
+
+
+def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, list[Line]]]:
+    """Return (section, lines) for every section; an unchanged section has no lines."""
+    result = []
+    before, after = _sections(old), _sections(new)
+    for name in before:
+        a, b = before[name].splitlines(), after[name].splitlines()
+        result.append((name, [] if a == b else _lines(a, b)))
+    return result
+
+
+def _lines(a: list[str], b: list[str]) -> list[Line]:
+    lines: list[Line] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            lines += [Line("same", a[i], i + 1, j1 + i - i1 + 1) for i in range(i1, i2)]
+            continue
+        lines += [Line("removed", a[i], i + 1, None) for i in range(i1, i2)]
+        lines += [Line("added", b[j], None, j + 1) for j in range(j1, j2)]
+    return lines
