@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from notifier import audience, contacts, db, demo, dispatch, versions
+from notifier import audience, contacts, db, demo, dispatch, library, versions
 from notifier.audience import AddressError
 from notifier.errors import NotifierError
 from notifier.models import (
@@ -143,15 +143,16 @@ def test_segments_are_separated_by_a_bar_and_created_on_first_use(app: Flask) ->
 
 
 @pytest.fixture
-def library(app: Flask) -> None:
-    """Register the demo contact channels and the template library, approved (four-eyes)."""
+def approved(app: Flask) -> None:
+    """Register the demo contact channels and the templates used here, approved (four-eyes)."""
     with app.app_context(), db.transaction() as s:
         for definition in demo.CONTACTS:
             contacts.register(s, definition)
         approver = User(email="approver@solvik.example", role="approver", password_hash="!")
         s.add(approver)
         s.flush()
-        versions.import_dir(s, demo.TEMPLATES_DIR, "user:editor@solvik.example")
+        specs = [library.load_file(demo.TEMPLATES_DIR / f"{key}.yaml") for key in ("phone-lines-down",)]
+        versions.import_specs(s, specs, "user:editor@solvik.example")
         for version in s.scalars(select(TemplateVersion)).all():
             versions.approve(s, version, approver)
 
@@ -167,7 +168,7 @@ def _confirm(app: Flask, segments: list[str]) -> list[tuple[str, str]]:
     return sorted((c, a) for c, a in rows)
 
 
-def test_two_subscribers_sharing_a_number_get_one_delivery(app: Flask, library: None) -> None:
+def test_two_subscribers_sharing_a_number_get_one_delivery(app: Flask, approved: None) -> None:
     _import(app, HEADER + "H1,Maria Karlsson,sv,070-123 45 67,maria@example.se,,household\n"
             + "H2,Olle Karlsson,sv,+46 70 123 45 67,olle@example.se,,household\n")
     assert _confirm(app, ["household"]) == [
@@ -175,7 +176,7 @@ def test_two_subscribers_sharing_a_number_get_one_delivery(app: Flask, library: 
 
 
 def test_several_segments_are_a_union_and_an_opted_out_subscription_is_not_planned(
-        app: Flask, library: None) -> None:
+        app: Flask, approved: None) -> None:
     _import(app, HEADER + "N1,Norr,sv,0701234561,,,north\n"
             + "Y1,Syd,sv,0701234562,,,south\n"
             + "B1,Both,sv,0701234563,,,north|south\n"
@@ -189,7 +190,7 @@ def test_several_segments_are_a_union_and_an_opted_out_subscription_is_not_plann
         ("sms", "+46701234561"), ("sms", "+46701234562"), ("sms", "+46701234563")]
 
 
-def test_an_unknown_segment_is_a_clear_error_naming_the_known_ones(app: Flask, library: None) -> None:
+def test_an_unknown_segment_is_a_clear_error_naming_the_known_ones(app: Flask, approved: None) -> None:
     _import(app, HEADER + "K1,Kim Beredskap,sv,0701234561,,,staff\n"
             + "A1,Anna,sv,0701234562,,,region-norr|north\n")
     with pytest.raises(NotifierError) as exc:

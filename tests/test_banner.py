@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from notifier import audience, banner, contacts, db, demo, dispatch, public, versions
+from notifier import audience, banner, contacts, db, demo, dispatch, library, public, versions
 from notifier.models import Delivery, Incident, TemplateVersion, User, utcnow
 
 from .conftest import ROOT, wait_until
@@ -32,15 +32,16 @@ def env(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
-def library(app: Flask) -> None:
-    """Register the demo contact channels and the template library, approved (four-eyes)."""
+def approved(app: Flask) -> None:
+    """Register the demo contact channels and the templates used here, approved (four-eyes)."""
     with app.app_context(), db.transaction() as s:
         for definition in demo.CONTACTS:
             contacts.register(s, definition)
         approver = User(email="approver@solvik.example", role="approver", password_hash="!")
         s.add(approver)
         s.flush()
-        versions.import_dir(s, demo.TEMPLATES_DIR, "user:editor@solvik.example")
+        specs = [library.load_file(demo.TEMPLATES_DIR / f"{key}.yaml") for key in ("phone-lines-down", "all-clear")]
+        versions.import_specs(s, specs, "user:editor@solvik.example")
         for version in s.scalars(select(TemplateVersion)).all():
             versions.approve(s, version, approver)
 
@@ -83,7 +84,7 @@ def test_without_an_incident_the_banner_is_a_valid_empty_document(app: Flask,
 
 
 def test_a_confirmed_notice_shows_both_languages_and_the_working_contact_channels(
-        app: Flask, client: FlaskClient, library: None) -> None:
+        app: Flask, client: FlaskClient, approved: None) -> None:
     incident = _send(app, "phone-lines-down", OUTAGE)
     [shown] = _shown(client, lambda d: d["banners"])["banners"]
 
@@ -104,7 +105,7 @@ def test_a_confirmed_notice_shows_both_languages_and_the_working_contact_channel
 
 
 def test_the_document_is_revalidated_by_etag_and_cached_by_shared_caches(
-        app: Flask, client: FlaskClient, library: None) -> None:
+        app: Flask, client: FlaskClient, approved: None) -> None:
     first = client.get("/banner.json")
     etag = first.headers["ETag"]
     cache = first.headers["Cache-Control"]
@@ -124,7 +125,7 @@ def test_the_document_is_revalidated_by_etag_and_cached_by_shared_caches(
 
 
 def test_a_contact_channel_marked_down_disappears_from_the_links_after_publish(
-        app: Flask, client: FlaskClient, library: None) -> None:
+        app: Flask, client: FlaskClient, approved: None) -> None:
     _send(app, "phone-lines-down", OUTAGE)
     with app.app_context(), db.transaction() as s:
         contacts.set_state(s, "chatt", "down")
@@ -135,7 +136,7 @@ def test_a_contact_channel_marked_down_disappears_from_the_links_after_publish(
 
 
 def test_a_drill_including_the_banner_is_refused_with_a_clear_error(app: Flask,
-                                                                    library: None) -> None:
+                                                                    approved: None) -> None:
     with app.app_context(), db.transaction() as s:
         audience.import_csv(s, STAFF_CSV)
     with pytest.raises(dispatch.DispatchError) as exc:
@@ -146,7 +147,7 @@ def test_a_drill_including_the_banner_is_refused_with_a_clear_error(app: Flask,
 
 
 def test_a_drill_without_the_banner_leaves_the_banner_empty(app: Flask, client: FlaskClient,
-                                                            library: None) -> None:
+                                                            approved: None) -> None:
     with app.app_context(), db.transaction() as s:
         audience.import_csv(s, STAFF_CSV)
     _send(app, "phone-lines-down", OUTAGE, segments=["staff"], drill=True, channels=["sms"])
@@ -155,7 +156,7 @@ def test_a_drill_without_the_banner_leaves_the_banner_empty(app: Flask, client: 
 
 @pytest.mark.xfail(strict=True, reason="dispatch._incident accepts a drill into a real incident; "
                    "supersede() then cancels the real notice's unsent deliveries")
-def test_a_drill_cannot_be_added_to_a_real_incident(app: Flask, library: None) -> None:
+def test_a_drill_cannot_be_added_to_a_real_incident(app: Flask, approved: None) -> None:
     with app.app_context(), db.transaction() as s:
         audience.import_csv(s, STAFF_CSV + "Anna Kund,sv,0701234567,,,\n")
     incident = _send(app, "phone-lines-down", OUTAGE, channels=["sms", "banner"])
@@ -172,7 +173,7 @@ def test_a_drill_cannot_be_added_to_a_real_incident(app: Flask, library: None) -
 @pytest.mark.xfail(strict=True, reason="dispatch._incident accepts a real notice into a drill "
                    "incident; banner.document() skips drill incidents, so it never shows")
 def test_a_real_notice_cannot_be_hidden_in_a_drill_incident(app: Flask, client: FlaskClient,
-                                                            library: None) -> None:
+                                                            approved: None) -> None:
     with app.app_context(), db.transaction() as s:
         audience.import_csv(s, STAFF_CSV)
     drill = _send(app, "phone-lines-down", OUTAGE, segments=["staff"], drill=True, channels=["sms"])
@@ -184,7 +185,7 @@ def test_a_real_notice_cannot_be_hidden_in_a_drill_incident(app: Flask, client: 
 
 
 def test_the_exported_files_equal_what_is_served(app: Flask, client: FlaskClient,
-                                                 env: dict[str, str], library: None) -> None:
+                                                 env: dict[str, str], approved: None) -> None:
     _send(app, "phone-lines-down", OUTAGE)
     served = wait_until(lambda: (data := client.get("/banner.json").data) != b"" and
                         json.loads(data)["banners"] and data, timeout=5, what="the banner")
@@ -210,7 +211,7 @@ def test_the_script_is_served_with_a_short_cache_and_a_pinned_immutable_version(
 
 
 def test_the_all_clear_shows_the_banner_resolved_and_closes_the_incident(
-        app: Flask, client: FlaskClient, library: None) -> None:
+        app: Flask, client: FlaskClient, approved: None) -> None:
     incident = _send(app, "phone-lines-down", OUTAGE)
     _send(app, "all-clear", {"restored": "phones"}, incident_id=incident)
 
