@@ -104,7 +104,7 @@ def document(s: Session) -> dict[str, Any]:
     banners = []
     for incident in incidents:
         shown = [n for n in incident.notices if "banner" in n.channels and not n.drill
-                 and n.state != "cancelled"]
+                 and n.state not in ("cancelled", "scheduled")]
         if shown:
             banners.append(_entry(s, incident, shown[-1]))
     return {"version": 1, "banners": banners}

@@ -287,13 +287,16 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--drill", is_flag=True, help="Send as a drill (never public)")
 @click.option("--fallback", "fallbacks", multiple=True,
               help="FROM:TO, e.g. sms:email (failed SMS go by email) or telegram:sms (blocked)")
+@click.option("--at", "at", default=None, help="Send later: YYYY-MM-DD HH:MM, Swedish time")
+@click.option("--remind-at", default=None, help="Send it again as a reminder at this time")
 @click.option("--yes", is_flag=True, help="Confirm (required)")
 @click.option("--wait", is_flag=True, help="Wait until every delivery is done")
 @fails_clearly
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...], channels: str,
-         incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], yes: bool,
-         wait: bool) -> None:
+         incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
+         remind_at: str | None, yes: bool, wait: bool) -> None:
     from . import audit, db as database, dispatch
+    from .models import Notice
 
     if not yes:
         raise NotifierError("Add --yes to confirm that this notice goes out now.")
@@ -302,16 +305,24 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
     req = dispatch.NoticeRequest(template_key, _parse_vars(variables),
                                  [c.strip() for c in channels.split(",") if c.strip()],
                                  list(segments), drill, incident_id,
-                                 fallback=dict(f.split(":", 1) for f in fallbacks))
+                                 fallback=dict(f.split(":", 1) for f in fallbacks),
+                                 scheduled_at=dispatch.parse_local(at) if at else None)
     a = app()
     with a.app_context():
         with database.transaction() as s:
-            notice = dispatch.confirm(s, req, audit.actor())
-        with database.transaction() as s:
-            dispatch.enqueue(s, notice)
-        click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed")
+            notices = dispatch.confirm_with_reminder(
+                s, req, audit.actor(), dispatch.parse_local(remind_at) if remind_at else None)
+        for notice in notices:
+            with database.transaction() as s:
+                dispatch.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+            when = (f", scheduled for {notice.scheduled_at.astimezone(dispatch.STOCKHOLM):%Y-%m-%d %H:%M}"
+                    if notice.state == "scheduled" and notice.scheduled_at else "")
+            click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed{when}")
         if wait:
-            sys.exit(_wait(notice.id))
+            if notices[0].state == "scheduled":
+                raise NotifierError("--wait cannot wait for a scheduled notice; "
+                                    f"use `notifier status {notices[0].id}` later.")
+            sys.exit(_wait(notices[0].id))
 
 
 def _wait(notice_id: int) -> int:

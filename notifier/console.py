@@ -95,10 +95,11 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
                             else form.get(f"var-{var.name}", ""))
     incident = form.get("incident_id", "")
     fallback = dict(pair.split(":", 1) for pair in form.getlist("fallback") if ":" in pair)
+    at = form.get("scheduled_at", "").strip()
     return dispatch.NoticeRequest(
         key, values, form.getlist("channels"), form.getlist("segments"),
         drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None,
-        fallback=fallback)
+        fallback=fallback, scheduled_at=dispatch.parse_local(at) if at else None)
 
 
 def preview_hash(preview: dispatch.Preview) -> str:
@@ -150,11 +151,20 @@ def send(key: str) -> Any:
         flash("The message or audience changed since the preview: check it and confirm again.",
               "error")
         return _form_page(key, req, {}, preview)
-    with db.transaction() as s:
-        notice = dispatch.confirm(s, req, audit.actor())
-    with db.transaction() as s:
-        dispatch.enqueue(s, notice)
-    flash(f"Notice {notice.id} is on its way. / Meddelandet skickas.", "ok")
+    remind = request.form.get("remind_at", "").strip()
+    try:
+        with db.transaction() as s:
+            notices = dispatch.confirm_with_reminder(
+                s, req, audit.actor(), dispatch.parse_local(remind) if remind else None)
+    except NotifierError as exc:
+        flash(str(exc), "error")
+        return _form_page(key, req, {}, preview, status=422)
+    for n in notices:
+        with db.transaction() as s:
+            dispatch.enqueue(s, s.get(Notice, n.id))  # type: ignore[arg-type]
+    notice = notices[0]
+    flash(f"Notice {notice.id} is scheduled. / Meddelandet är schemalagt." if notice.state ==
+          "scheduled" else f"Notice {notice.id} is on its way. / Meddelandet skickas.", "ok")
     return redirect(url_for("console.notice", notice_id=notice.id))
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask import current_app
@@ -36,6 +37,7 @@ class NoticeRequest:
     incident_id: int | None = None
     incident_title: str = ""
     fallback: Mapping[str, str] = field(default_factory=dict)
+    scheduled_at: datetime | None = None
 
 
 @dataclass
@@ -77,6 +79,9 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
     audience.check_segments(s, req.segments)
     if req.drill and not req.segments:
         raise DispatchError("A drill goes to a test segment: choose the segment (e.g. staff).")
+    if req.scheduled_at is not None and req.scheduled_at < utcnow() - timedelta(minutes=5):
+        raise DispatchError("The send time is in the past: leave it empty to send now, "
+                            "or give a later time.")
     for source, target in req.fallback.items():
         if source not in req.channels or target not in CHANNELS or source == target:
             raise DispatchError(f"Fallback {source}->{target}: both must be delivery channels "
@@ -113,18 +118,80 @@ def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
                     severity=preview.spec.severity, values=preview.values.to_raw(),
                     rendered=preview.snapshot,
                     channels=list(req.channels), segments=list(req.segments),
-                    drill=req.drill, created_by=who, fallback=dict(req.fallback))
+                    drill=req.drill, created_by=who, fallback=dict(req.fallback),
+                    scheduled_at=req.scheduled_at)
     s.add(notice)
     s.flush()
+    audit.record(s, "notice.confirm", f"notice:{notice.id}", who=who, template=req.template_key,
+                 version=preview.version.number, drill=req.drill,
+                 scheduled_at=req.scheduled_at.isoformat() if req.scheduled_at else None)
+    if req.scheduled_at is not None and req.scheduled_at > utcnow():
+        notice.state = "scheduled"
+        return notice
+    start(s, notice, who)
+    return notice
+
+
+def confirm_with_reminder(s: Session, req: NoticeRequest, who: str,
+                          remind_at: datetime | None = None) -> list[Notice]:
+    """Confirm a notice and, optionally, the same notice again later as a reminder."""
+    notice = confirm(s, req, who)
+    if remind_at is None:
+        return [notice]
+    if remind_at <= (req.scheduled_at or utcnow()):
+        raise DispatchError("The reminder must come after the notice itself.")
+    reminder = replace(req, incident_id=notice.incident_id, scheduled_at=remind_at)
+    return [notice, confirm(s, reminder, who)]
+
+
+def start(s: Session, notice: Notice, who: str) -> int:
+    """Plan the deliveries of a notice and supersede earlier ones; return how many were planned."""
+    notice.state = "sending"
     planned = plan(s, notice)
     superseded = supersede(s, notice)
-    if preview.spec.kind == "all_clear":
-        incident.state, incident.closed_at = "closed", utcnow()
-        audit.record(s, "incident.close", f"incident:{incident.id}", who=who)
-    audit.record(s, "notice.confirm", f"notice:{notice.id}", who=who, template=req.template_key,
-                 version=preview.version.number, deliveries=planned, superseded=superseded,
-                 drill=req.drill)
-    return notice
+    if notice.kind == "all_clear":
+        notice.incident.state, notice.incident.closed_at = "closed", utcnow()
+        audit.record(s, "incident.close", f"incident:{notice.incident_id}", who=who)
+    audit.record(s, "notice.start", f"notice:{notice.id}", who=who, deliveries=planned,
+                 superseded=superseded)
+    return planned
+
+
+def start_due(s: Session) -> list[Notice]:
+    """Start every scheduled notice whose time has come (the caller enqueues them)."""
+    due = list(s.scalars(select(Notice).where(Notice.state == "scheduled",
+                                              Notice.scheduled_at <= utcnow())
+                         .with_for_update(skip_locked=True)))
+    for notice in due:
+        start(s, notice, "scheduler")
+    return due
+
+
+def start_due_and_enqueue() -> int:
+    """Start the scheduled notices that are due and put their jobs on the queues."""
+    from . import db
+
+    with db.transaction() as s:
+        ids = [n.id for n in start_due(s)]
+    for notice_id in ids:
+        with db.transaction() as s:
+            enqueue(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
+    return len(ids)
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def parse_local(text: str) -> datetime:
+    """Read a Swedish-time 'YYYY-MM-DD HH:MM' (or ISO with 'T') as an aware datetime."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise DispatchError(f"{text!r} is not a time: write YYYY-MM-DD HH:MM "
+                            "(Swedish time).") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=STOCKHOLM)
+    return moment.astimezone(timezone.utc)
 
 
 def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Incident:
@@ -202,6 +269,10 @@ def enqueue(s: Session, notice: Notice) -> int:
     from .control import enqueue_queued
 
     jobs = enqueue_queued(s, notice)
+    if notice.state == "scheduled" and notice.scheduled_at is not None:
+        # RQ's scheduler starts it on time; the reconciler starts it too if Redis lost the job.
+        queues.queue("control").enqueue_at(notice.scheduled_at, "workers.jobs.start_scheduled")
+        return 0
     queues.queue("banner").enqueue("workers.jobs.publish_banner")
     return jobs
 

@@ -157,3 +157,45 @@ def test_a_provider_failing_everything_opens_the_circuit_and_the_operator_is_tol
     counts = wait_until(lambda: _finished(app, notice.id), timeout=120,
                         what="the notice to finish once the provider recovers")
     assert counts == {"sms": {"sent": 43}}
+
+
+def test_a_scheduled_notice_and_its_reminder_go_out_on_time_even_if_redis_lost_the_job(
+        app: Flask, env: dict[str, str], demo: Any, sandbox: SandboxClient, worker: Any) -> None:
+    from datetime import timedelta
+
+    from redis import Redis
+
+    from notifier.models import utcnow
+
+    worker()
+    now = utcnow()
+    req = dispatch.NoticeRequest("phone-lines-down", {"contacts": ["vaxel"]}, ["sms"], ["staff"],
+                                 scheduled_at=now + timedelta(seconds=3))
+    with app.app_context():
+        with db.transaction() as s:
+            first, reminder = dispatch.confirm_with_reminder(s, req, "test",
+                                                             now + timedelta(seconds=12))
+        for n in (first, reminder):
+            with db.transaction() as s:
+                dispatch.enqueue(s, s.get(Notice, n.id))  # type: ignore[arg-type]
+        assert (first.state, reminder.state) == ("scheduled", "scheduled")
+        assert reminder.incident_id == first.incident_id
+    assert _counts(app, first.id) == {}  # planned only when it starts
+    # Redis loses the scheduled jobs: the reconciler must start the notices anyway.
+    assert Redis.from_url(env["NOTIFIER_REDIS_URL"]).delete("rq:scheduled:control") == 1
+    assert wait_until(lambda: _finished(app, first.id) if _counts(app, first.id) else None,
+                      timeout=30, what="the notice") == {"sms": {"sent": 3}}
+    assert wait_until(lambda: _finished(app, reminder.id) if _counts(app, reminder.id) else None,
+                      timeout=60, what="the reminder") == {"sms": {"sent": 3}}
+    received = collections.Counter(m["to"] for m in sandbox.messages(channel="sms"))
+    assert set(received.values()) == {2}  # the notice, then the reminder
+
+
+def test_a_send_time_in_the_past_is_refused(app: Flask, demo: Any) -> None:
+    import pytest
+
+    with app.app_context(), db.transaction() as s, pytest.raises(dispatch.DispatchError,
+                                                                 match="in the past"):
+        dispatch.confirm(s, dispatch.NoticeRequest(
+            "phone-lines-down", {"contacts": ["vaxel"]}, ["sms"],
+            scheduled_at=dispatch.parse_local("2020-01-01 10:00")), "test")

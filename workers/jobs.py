@@ -1,7 +1,7 @@
 """Queue jobs: each takes ids only and runs inside the worker's app context."""
 from __future__ import annotations
 
-from notifier import banner, db
+from notifier import banner, db, dispatch
 from workers import delivery, reconciler
 from workers.context import in_app_context
 
@@ -24,3 +24,9 @@ def publish_banner() -> bool:
 def reconcile() -> dict[str, int]:
     """Re-enqueue deliveries that lost their job or their worker."""
     return in_app_context(reconciler.reconcile)
+
+
+
+def start_scheduled() -> int:
+    """Start the scheduled notices whose time has come; return how many."""
+    return in_app_context(dispatch.start_due_and_enqueue)

@@ -90,6 +90,7 @@ def reconcile() -> dict[str, int]:
     if not r.set(LOCK, "1", nx=True, ex=30):
         return {"skipped": 1}
     try:
+        dispatch.start_due_and_enqueue()
         with db.transaction() as s:
             back = _return_to_queue(s)
             failed = _fail_exhausted(s)
