@@ -168,7 +168,8 @@ def templates_list() -> None:
             for v in reversed(template.versions):
                 decided = [st for st in steps.get(v.number, [])
                            if st.action in ("approve", "reject")]
-                by = f"{decided[-1].action}d by {decided[-1].who}" if decided else ""
+                by = (f"{decided[-1].action.rstrip('e')}ed by {decided[-1].who}"
+                      if decided else "")
                 click.echo(f"{template.key:24} v{v.number:<3} {v.state:9} by {v.author:32} {by}")
 
 
@@ -412,4 +413,9 @@ def status(notice_id: int) -> None:
             raise NotifierError(f"No notice {notice_id}.")
         click.echo(f"notice {notice.id} {notice.template_key} ({notice.state}), "
                    f"incident {notice.incident_id}, by {notice.created_by}")
+        first, last = dispatch.timestamps(s, notice_id)
+        if first and last:
+            fmt = "%Y-%m-%d %H:%M:%S"
+            click.echo(f"first sent {first.astimezone(dispatch.STOCKHOLM):{fmt}}, "
+                       f"last sent {last.astimezone(dispatch.STOCKHOLM):{fmt}} (Swedish time)")
         _print_counts(dispatch.progress(s, notice_id))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audience, audit, contacts, library
 from .errors import NotifierError
-from .models import (CHANNELS, DELIVERY_CHANNELS, OPEN_STATUSES, Delivery, DeliveryStatus,
+from .models import (CHANNELS, aware, DELIVERY_CHANNELS, OPEN_STATUSES, Delivery, DeliveryStatus,
                      Incident, Notice, Template, TemplateVersion, utcnow)
 
 # A batch should finish well inside the job timeout (600 s) at the channel's rate.
@@ -313,4 +313,4 @@ def timestamps(s: Session, notice_id: int) -> tuple[datetime | None, datetime | 
 
     row = s.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))
                     .where(Delivery.notice_id == notice_id)).one()
-    return row[0], row[1]
+    return aware(row[0]), aware(row[1])

@@ -78,7 +78,8 @@ def edit(key: str, number: int) -> Any:
                                problems=[])
     try:
         with db.transaction() as s:
-            created = versions.save_edit(s, _version(key, number, s), form_data(request.form), g.user)
+            created = versions.save_edit(s, _version(key, number, s), form_data(request.form),
+                                         g.user)
             new_number = created.number if created else None
     except library.TemplateError as exc:
         return render_template("template_edit.html", version=base, fields=request.form,

@@ -36,6 +36,8 @@ def test_send_waits_and_reports_counts_per_channel(env: dict[str, str], demo: An
 
     status = cli(env, "status", "1")
     assert "phone-lines-down (completed)" in status.stdout
+    assert re.search(r"^first sent \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, last sent .+ \(Swedish time\)$",
+                     status.stdout, re.M), status.stdout
     assert re.search(r"^sms\s+sent 3$", status.stdout, re.M)
 
 
