@@ -25,11 +25,35 @@ def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[
     return proc
 
 
+def _check_port(host: str, port: int, setting: str) -> None:
+    """Refuse to start when a port is taken, naming the setting that moves it."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise NotifierError(f"Port {port} on {host} is already in use (another notifier, or "
+                                f"another program). Stop it, or set {setting} to a free port.") from None
+
+
+def _runs_sandbox(cfg: dict[str, object]) -> bool:
+    """Tell whether any provider points at the built-in sandbox this run must start."""
+    sandbox_url = f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}"
+    return any(p.api_url == sandbox_url for p in cfg["PROVIDERS"].values())  # type: ignore[attr-defined]
+
+
+def _preflight(cfg: dict[str, object]) -> None:
+    """Fail fast, before starting anything, on the mistakes a newcomer makes."""
+    _check_port(str(cfg["HOST"]), int(str(cfg["PORT"])), "NOTIFIER_PORT")
+    if _runs_sandbox(cfg):
+        _check_port(config.SANDBOX_HOST, int(str(cfg["SANDBOX_PORT"])), "NOTIFIER_SANDBOX_PORT")
+
+
 def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    providers = cfg["PROVIDERS"]
-    sandbox_url = f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}"
-    if any(p.api_url == sandbox_url for p in providers.values()):  # type: ignore[attr-defined]
+    if _runs_sandbox(cfg):
         procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env)
     procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                   f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
@@ -69,6 +93,7 @@ def run() -> None:
     cfg = config.load()
     instance = Path(str(cfg["INSTANCE_DIR"]))
     instance.mkdir(parents=True, exist_ok=True)
+    _preflight(cfg)
     valkey = embedded.start(instance) if cfg["REDIS_EMBEDDED"] else None
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
