@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from notifier.config import SANDBOX_CREDENTIALS
 
 from . import control, sendgrid, telegram, twilio
+from .callbacks import Courier
 from .state import SandboxState
 
 CHANNEL_OF_BLUEPRINT = {"sandbox_twilio": "sms", "sandbox_sendgrid": "email",
@@ -23,6 +24,7 @@ def create_sandbox_app(credentials: Mapping[str, Mapping[str, str]] | None = Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     state = SandboxState(seed)
     app.extensions["sandbox"] = state
+    app.extensions["sandbox.courier"] = Courier()
     for module in (twilio, sendgrid, telegram, control):
         app.register_blueprint(module.bp)
 

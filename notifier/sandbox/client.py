@@ -62,6 +62,14 @@ class SandboxClient:
         """Return call counts per channel and HTTP status."""
         return dict(self._call("GET", "/stats"))
 
+    def callbacks(self) -> list[dict[str, Any]]:
+        """List the callbacks the simulators made, with the answers they got."""
+        return list(self._call("GET", "/callbacks")["callbacks"])
+
+    def sendgrid_event_webhook(self, url: str) -> str:
+        """Have SendGrid events posted to url; return the base64 key that verifies them."""
+        return str(self._call("PUT", "/sendgrid/event-webhook", json={"url": url})["public_key"])
+
     def close(self) -> None:
         """Release the connection pool."""
         self._http.close()

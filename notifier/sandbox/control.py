@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from .callbacks import Courier, EventWebhook
 from .state import SandboxFaultError, SandboxState
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
@@ -27,6 +28,10 @@ def _state() -> SandboxState:
     return current_app.extensions["sandbox"]  # type: ignore[no-any-return]
 
 
+def _courier() -> Courier:
+    return current_app.extensions["sandbox.courier"]  # type: ignore[no-any-return]
+
+
 @bp.get("/")
 def index() -> Response:
     """Say plainly what this server is."""
@@ -42,8 +47,9 @@ def messages() -> Response:
 
 @bp.delete("/messages")
 def reset() -> Response:
-    """Forget recorded messages and call counts."""
+    """Forget recorded messages, call counts, callbacks made and the SendGrid event webhook."""
     _state().reset()
+    _courier().reset()
     return jsonify({"ok": True})
 
 
@@ -83,3 +89,38 @@ def stats() -> Response:
 def webhooks() -> Response:
     """Return the Telegram webhooks set through setWebhook, per bot token."""
     return jsonify({"webhooks": dict(_state().webhooks)})
+
+
+@bp.get("/callbacks")
+def callbacks() -> Response:
+    """List the callbacks made (Twilio status callbacks, SendGrid events) and their answers."""
+    return jsonify({"callbacks": list(_courier().log)})
+
+
+def _event_webhook_json(hook: EventWebhook | None) -> Response:
+    return jsonify({"url": hook.url if hook else None,
+                    "public_key": hook.public_key() if hook else None})
+
+
+@bp.get("/sendgrid/event-webhook")
+def event_webhook() -> Response:
+    """Return the SendGrid event webhook's URL and verification key (null when unset)."""
+    return _event_webhook_json(_courier().event_webhook)
+
+
+@bp.put("/sendgrid/event-webhook")
+def set_event_webhook() -> Response | tuple[Response, int]:
+    """Post SendGrid events to a URL, signed with a fresh key; return its verification key."""
+    body = request.get_json(silent=True)
+    url = body.get("url") if isinstance(body, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return jsonify({"error": 'send {"url": "http(s)://..."}'}), 400
+    _courier().event_webhook = EventWebhook.generate(url)
+    return _event_webhook_json(_courier().event_webhook)
+
+
+@bp.delete("/sendgrid/event-webhook")
+def delete_event_webhook() -> Response:
+    """Stop posting SendGrid events."""
+    _courier().event_webhook = None
+    return jsonify({"ok": True})

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from .callbacks import SENDGRID_BOUNCE, Courier, sendgrid_event
 from .state import Fault, SandboxState
 
 bp = Blueprint("sandbox_sendgrid", __name__, url_prefix="/v3")
@@ -120,18 +121,42 @@ def _record(body: dict[str, Any], message_id: str, suppressed: set[str]) -> None
                 language=args.get("language"), custom_args=args, provider_id=message_id)
 
 
-def _fault_sets(recipients: list[str]) -> tuple[Fault | None, set[str], set[str]]:
-    """Draw a request-level fault, and the recipients faulted as invalid or suppressed."""
+def _fault_sets(recipients: list[str]) -> tuple[Fault | None, set[str], dict[str, str]]:
+    """Draw a request-level fault, the recipients faulted as invalid, and the suppressed ones."""
     bad: set[str] = set()
-    suppressed: set[str] = set()
+    suppressed: dict[str, str] = {}  # address -> fault kind
     fault = _state().draw_fault("email", recipients, REQUEST_FAULTS)
     if fault is not None:
         return fault, bad, suppressed
     for address in recipients:
         fault = _state().draw_fault("email", [address], ("invalid", "blocked", "unsubscribed"))
-        if fault is not None:
-            (bad if fault.kind == "invalid" else suppressed).add(address)
+        if fault is not None and fault.kind == "invalid":
+            bad.add(address)
+        elif fault is not None:
+            suppressed[address] = fault.kind
     return None, bad, suppressed
+
+
+def _events(body: dict[str, Any], message_id: str, suppressed: dict[str, str]) -> None:
+    """Post what became of each recipient to the event webhook, as SendGrid does later."""
+    courier: Courier = current_app.extensions["sandbox.courier"]
+    if courier.event_webhook is None:
+        return
+    events = []
+    for pers in body["personalizations"]:
+        args = {**body.get("custom_args", {}), **pers.get("custom_args", {})}
+        for email in (r["email"] for r in pers["to"]):
+            if email in suppressed:
+                reason = "Unsubscribed Address" if suppressed[email] == "unsubscribed" \
+                    else "Bounced Address"
+                events.append(sendgrid_event("dropped", email, message_id, args, reason=reason))
+                continue
+            events.append(sendgrid_event("processed", email, message_id, args))
+            if _state().draw_fault("email", [email], ("undeliverable",)) is not None:
+                events.append(sendgrid_event("bounce", email, message_id, args, **SENDGRID_BOUNCE))
+            else:
+                events.append(sendgrid_event("delivered", email, message_id, args))
+    courier.sendgrid_events(events)
 
 
 @bp.post("/mail/send")
@@ -155,7 +180,8 @@ def mail_send() -> Response:
     except Refusal as exc:
         return errors(400, exc.message, exc.field, f"{HELP}#{exc.anchor}")
     message_id = secrets.token_urlsafe(16)
-    _record(cast(dict[str, Any], body), message_id, suppressed)  # validate() checked it
+    _record(cast(dict[str, Any], body), message_id, set(suppressed))  # validate() checked it
+    _events(cast(dict[str, Any], body), message_id, suppressed)
     resp = Response(status=202)
     resp.headers["X-Message-Id"] = message_id
     return resp

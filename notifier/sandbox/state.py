@@ -15,7 +15,10 @@ from notifier.errors import NotifierError
 
 CHANNELS = ("sms", "email", "telegram")
 FAULT_KINDS = ("error_5xx", "rate_limit", "timeout", "invalid", "blocked", "unsubscribed",
-               "not_mobile", "landline")
+               "not_mobile", "landline", "undeliverable")
+# Accepted, then reported undelivered by a status callback or a bounce event.
+LATE_FAULT_KINDS = ("undeliverable",)
+REQUEST_FAULT_KINDS = tuple(k for k in FAULT_KINDS if k not in LATE_FAULT_KINDS)
 
 
 class SandboxFaultError(NotifierError):
@@ -87,6 +90,8 @@ def parse_fault(fault_id: int, body: Mapping[str, Any]) -> Fault:
         raise SandboxFaultError("addresses must be a list of strings or null")
     if not 0 <= rate <= 1:
         raise SandboxFaultError(f"rate must be between 0 and 1, got {rate}")
+    if kind in LATE_FAULT_KINDS and channel == "telegram":
+        raise SandboxFaultError(f"{kind} needs a delivery receipt: sms or email only")
     return Fault(fault_id, channel, kind, rate, count, addresses, retry_after, seconds,
                  bool(body.get("problem", False)))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .state import Fault, SandboxState
+from .state import REQUEST_FAULT_KINDS, Fault, SandboxState
 
 bp = Blueprint("sandbox_telegram", __name__)
 
@@ -149,7 +149,7 @@ def _send_message(token: str, params: dict[str, Any]) -> Response:
         return fail(400, f"Bad Request: can't parse entities: {exc}")
     if len(plain) > MAX_TEXT:
         return fail(400, "Bad Request: message is too long")
-    fault = _state().draw_fault("telegram", [chat_id])
+    fault = _state().draw_fault("telegram", [chat_id], REQUEST_FAULT_KINDS)
     if fault is not None:
         return _fault_response(fault)
     message_id = _state().next_id()

@@ -13,7 +13,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from notifier.smsencoding import analyse
 
-from .state import Fault, SandboxState
+from .callbacks import Courier
+from .state import REQUEST_FAULT_KINDS, Fault, SandboxState
 
 bp = Blueprint("sandbox_twilio", __name__, url_prefix="/2010-04-01")
 
@@ -137,7 +138,7 @@ def create_message(account_sid: str) -> Response:
     refused = _request_error(form)
     if refused is not None:
         return refused
-    fault = _state().draw_fault("sms", [form["To"]])
+    fault = _state().draw_fault("sms", [form["To"]], REQUEST_FAULT_KINDS)
     if fault is not None:
         return _fault_response(fault, form["To"])
     sid = "SM" + secrets.token_hex(16)
@@ -147,6 +148,21 @@ def create_message(account_sid: str) -> Response:
                         "status_callback": form.get("StatusCallback"),
                         "validity_period": form.get("ValidityPeriod"),
                         "num_segments": int(body["num_segments"])})
+    if form.get("StatusCallback"):
+        _call_back(form, body)
     resp = jsonify(body)
     resp.status_code = 201
     return resp
+
+
+def _call_back(form: dict[str, str], resource: dict[str, Any]) -> None:
+    """Report the message's fate to its StatusCallback, signed as Twilio signs it."""
+    courier: Courier = current_app.extensions["sandbox.courier"]
+    undeliverable = _state().draw_fault("sms", [form["To"]], ("undeliverable",)) is not None
+    sender = {"MessagingServiceSid": form["MessagingServiceSid"]} \
+        if form.get("MessagingServiceSid") else {}
+    message = {"AccountSid": resource["account_sid"], "ApiVersion": "2010-04-01",
+               "MessageSid": resource["sid"], "SmsSid": resource["sid"],
+               "From": resource["from"] or "", "To": form["To"], **sender}
+    token = current_app.config["SANDBOX_CREDENTIALS"]["twilio"]["auth_token"]
+    courier.twilio_status(form["StatusCallback"], token, message, undeliverable)
