@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import auth, banner, config, console, db, editor, public, queues, status
+    from . import auth, banner, config, console, db, editor, public, queues, status, webhooks
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -25,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     queues.init_app(app)
     auth.init_app(app)
     banner.init_app(app)
+    webhooks.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)

@@ -36,6 +36,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_SENDGRID_FROM": ("", "Sender address of notice emails"),
     "NOTIFIER_TELEGRAM_API_URL": ("see provider table", "Root URL of the Telegram Bot API"),
     "NOTIFIER_TELEGRAM_BOT_TOKEN": ("", "Telegram bot token"),
+    "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY": ("", "Verification key of SendGrid's signed event webhook (base64, as SendGrid shows it); unset refuses every event"),
+    "NOTIFIER_TELEGRAM_WEBHOOK_SECRET": ("", "Secret token of the Telegram webhook (in its URL and header); unset refuses every update"),
     "NOTIFIER_SMS_RATE": ("10", "SMS segments per second allowed by the SMS provider account"),
     "NOTIFIER_EMAIL_RATE": ("1000", "Email recipients per second"),
     "NOTIFIER_TELEGRAM_RATE": ("25", "Telegram messages per second per bot"),
@@ -132,6 +134,8 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "HOST": _env(environ, "NOTIFIER_HOST") or "127.0.0.1",
         "PORT": port,
         "PUBLIC_URL": (_env(environ, "NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        # Providers can only call back a URL someone chose; the localhost default is not one.
+        "PUBLIC_URL_EXPLICIT": bool(_env(environ, "NOTIFIER_PUBLIC_URL")),
         "WORKERS": int(_env(environ, "NOTIFIER_WORKERS") or 2),
         "BANNER_EXPORT_DIR": _env(environ, "NOTIFIER_BANNER_EXPORT_DIR") or str(instance / "banner"),
         "BANNER_PURGE_URL": _env(environ, "NOTIFIER_BANNER_PURGE_URL") or None,
@@ -148,4 +152,6 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LEASE_SECONDS": _positive(environ, "NOTIFIER_LEASE_SECONDS", 60.0),
         "RECONCILE_EVERY": _positive(environ, "NOTIFIER_RECONCILE_EVERY", 5.0),
         "LOG_LEVEL": _env(environ, "NOTIFIER_LOG_LEVEL") or "INFO",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": _env(environ, "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
+        "TELEGRAM_WEBHOOK_SECRET": _env(environ, "NOTIFIER_TELEGRAM_WEBHOOK_SECRET") or None,
     }

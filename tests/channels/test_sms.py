@@ -37,7 +37,7 @@ def test_sent_messages_reach_recipients_with_callback_and_validity(
     assert received[0]["body"] == "Lines are down"
     assert received[0]["from"] == "Notifier"
     assert received[0]["provider_id"] == outcomes[1].provider_id
-    assert received[0]["meta"]["status_callback"] == "https://n.example/cb"
+    assert received[0]["meta"]["status_callback"] == "https://n.example/cb?delivery=2"
     assert received[0]["meta"]["validity_period"] == "900"
 
 

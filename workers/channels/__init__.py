@@ -14,7 +14,9 @@ def make_adapter(channel: str, settings: ProviderSettings, config: Mapping[str, 
     if channel == "sms":
         from .sms import SmsAdapter
 
-        return SmsAdapter(settings, status_callback_url=config.get("TWILIO_STATUS_CALLBACK"))
+        callback = f"{config['PUBLIC_URL']}/webhooks/twilio/status" \
+            if config.get("PUBLIC_URL_EXPLICIT") else None
+        return SmsAdapter(settings, status_callback_url=callback)
     if channel == "email":
         from .email import EmailAdapter
 

@@ -97,7 +97,8 @@ class SmsAdapter:
             return list(pool.map(self._send_one, messages))
 
     def _send_one(self, message: Message) -> Outcome:
-        extra: dict[str, Any] = {"status_callback": self._callback} if self._callback else {}
+        extra: dict[str, Any] = {"status_callback": self._callback_url(message)} \
+            if self._callback else {}
         try:
             sent = self._client.messages.create(
                 to=message.address, body=message.text, validity_period=self._validity,
@@ -113,6 +114,12 @@ class SmsAdapter:
             return Outcome(message.delivery_id, Result.RETRY, error_code=code,
                            error=f"Twilio could not be reached ({type(exc).__name__})")
         return Outcome(message.delivery_id, Result.SENT, provider_id=sent.sid)
+
+    def _callback_url(self, message: Message) -> str:
+        # The delivery id rides along so a receipt that overtakes the worker's own record of
+        # the send (common in a large chunk) still finds its delivery.
+        joiner = "&" if "?" in (self._callback or "") else "?"
+        return f"{self._callback}{joiner}delivery={message.delivery_id}"
 
     def _classify(self, message: Message, status: int, code: int | None, text: str) -> Outcome:
         error_code = str(code or status)
