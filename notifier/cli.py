@@ -72,13 +72,21 @@ def worker(queue_names: str, burst: bool) -> None:
     run_worker(app(), [q.strip() for q in queue_names.split(",") if q.strip()], burst)
 
 
-@main.command(help="Run the provider simulators (Twilio, SendGrid, Telegram).")
-@click.option("--port", type=int, default=None)
+@main.command(help="Run the provider simulators (Twilio, SendGrid, Telegram). They accept the "
+              "sandbox's dummy credentials and any NOTIFIER_* credentials set where they run.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: NOTIFIER_SANDBOX_PORT (8025)")
 @fails_clearly
-def sandbox(port: int | None) -> None:
+def sandbox(host: str, port: int | None) -> None:
+    from .config import load
+    from .sandbox.app import create_sandbox_app
     from .sandbox.server import serve
 
-    serve("127.0.0.1", port or app().config["SANDBOX_PORT"])
+    cfg = load()
+    # Credentials set in this environment are accepted too, so a team can share one set of
+    # simulators and point their notifiers at it with their usual settings.
+    own = {name: dict(p.credentials) for name, p in cfg["PROVIDERS"].items() if not p.sandbox}
+    serve(host, port or cfg["SANDBOX_PORT"], create_sandbox_app(own))
 
 
 @main.group(help="Database commands.")

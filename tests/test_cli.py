@@ -120,3 +120,53 @@ def test_templates_check_reports_a_broken_file(env: dict[str, str], tmp_path: Pa
     bad = cli(env, "templates", "check", str(tmp_path))
     assert bad.returncode == 2
     assert "broken" in bad.stderr
+
+
+def test_send_works_against_simulators_someone_else_runs(env: dict[str, str], demo: Any,
+                                                         tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from .conftest import wait_until
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    creds = {"NOTIFIER_TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "NOTIFIER_TWILIO_AUTH_TOKEN": "team-token",
+             "NOTIFIER_TWILIO_FROM": "Solvik", "NOTIFIER_SENDGRID_API_KEY": "SG.team.key",
+             "NOTIFIER_SENDGRID_FROM": "kundservice@solvik.example",
+             "NOTIFIER_TELEGRAM_BOT_TOKEN": "987654:TEAM-bot-token"}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
+    with open(tmp_path / "sandbox.log", "wb") as log:
+        simulators = subprocess.Popen(notifier_cmd("sandbox", "--port", str(port)),
+                                      env={**base, **creds}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        client = SandboxClient(url)
+        wait_until(lambda: _answers(client), timeout=30, what="the shared simulators")
+        ours = {**env, **creds, "NOTIFIER_TWILIO_API_URL": url, "NOTIFIER_SENDGRID_API_URL": url,
+                "NOTIFIER_TELEGRAM_API_URL": url}
+        worker = subprocess.Popen(notifier_cmd("worker"), env={**os.environ, **ours},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            result = cli(ours, "send", "phone-lines-down", "--var", "contacts=vaxel",
+                         "--segment", "staff", "--channels", "sms,email,telegram", "--yes", "--wait")
+        finally:
+            worker.terminate()
+            worker.wait(15)
+        assert result.returncode == 0, result.stdout + result.stderr
+        received = client.messages()
+        assert len(received) == 9
+        assert {m["from"] for m in received if m["channel"] == "sms"} == {"Solvik"}
+        client.close()
+    finally:
+        simulators.terminate()
+        simulators.wait(15)
+
+
+def _answers(client: SandboxClient) -> bool:
+    try:
+        client.messages()
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+    return True
