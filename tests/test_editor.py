@@ -116,6 +116,7 @@ def test_the_author_cannot_approve_their_own_draft(
                        follow_redirects=True)
     assert "user:admin@solvik.example wrote phone-lines-down version 2, so someone else must " \
            "approve it (four-eyes)" in resp.get_data(as_text=True)
+    assert "You wrote this version, so someone else must approve it" in resp.get_data(as_text=True)
     assert _version(app, 2).state == "draft"
     assert _audit(app, "template.approve")[-1].detail["version"] == 1
 
