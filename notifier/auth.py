@@ -5,8 +5,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import (Blueprint, Flask, abort, flash, g, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, Flask, Request, abort, flash, g, redirect, render_template,
+                   request, session, url_for)
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,10 @@ from .models import Role, User
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
+# The public banner, status page, feeds and health checks: served to anyone, never logged in.
+PUBLIC_PATHS = frozenset({"/banner.json", "/banner.js", "/status", "/feed.atom", "/cap.atom",
+                          "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz"})
+PUBLIC_PREFIXES = ("/banner.", "/cap/")
 
 # What each role may do; admin may do everything.
 PERMISSIONS: dict[str, set[Role]] = {
@@ -42,9 +47,19 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["PUBLIC_URL"].startswith("https"))
     csrf.init_app(app)
+    app.session_interface = PublicSessionInterface()
     app.before_request(_load_user)
     app.register_blueprint(bp)
     app.jinja_env.globals["can"] = can
+
+
+class PublicSessionInterface(SecureCookieSessionInterface):
+    """Give the public endpoints no session: no cookie to verify, no user query, no Vary: Cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
+            return None  # Flask then uses a null session, which it never saves
+        return super().open_session(app, request)
 
 
 def _load_user() -> None:
