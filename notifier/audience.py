@@ -146,10 +146,12 @@ def _replace_subscriptions(s: Session, subscriber_id: int, addresses: dict[str, 
     for existing in s.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber_id)):
         if (existing.channel, existing.address) in wanted:
             wanted.discard((existing.channel, existing.address))
-        else:
+        elif existing.status == "active":
             s.delete(existing)
+        # an opted-out or bounced row stays: the person's "no" must survive a re-import
     for channel, address in sorted(wanted):
         s.add(Subscription(subscriber_id=subscriber_id, channel=channel, address=address))
+    s.flush()
 
 
 def _replace_segments(s: Session, subscriber_id: int, keys: list[str],

@@ -1,7 +1,9 @@
 """Every NOTIFIER_* setting in one place, read when the app is created (never at import)."""
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -80,7 +82,7 @@ def _provider(name: str, environ: Mapping[str, str], sandbox_url: str,
     required = {"twilio": ("account_sid", "auth_token"), "sendgrid": ("api_key",),
                 "telegram": ("token",)}[name]
     has_creds = all(creds.get(k) for k in required)
-    if url and "/" in url.split("://", 1)[-1]:
+    if url and (not re.match(r"^https?://[^/]+$", url)):
         raise NotifierError(
             f"{prefix}API_URL must be a root URL like https://host:port without a path, got {url!r}")
     if has_creds:
@@ -91,7 +93,7 @@ def _provider(name: str, environ: Mapping[str, str], sandbox_url: str,
 
 def provider_settings(environ: Mapping[str, str]) -> dict[str, ProviderSettings]:
     """Pick, per provider, the real API or the sandbox, by the precedence in the README."""
-    port = _env(environ, "NOTIFIER_SANDBOX_PORT") or str(DEFAULT_SANDBOX_PORT)
+    port = _whole(environ, "NOTIFIER_SANDBOX_PORT", DEFAULT_SANDBOX_PORT)
     sandbox_url = f"http://{SANDBOX_HOST}:{port}"
     e = lambda n: _env(environ, n)  # noqa: E731
     return {
@@ -114,16 +116,40 @@ def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise NotifierError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise NotifierError(f"{name} must be a finite number, got {raw!r}")
     if value <= 0:
         raise NotifierError(f"{name} must be greater than 0, got {raw!r}")
     return value
+
+
+def _whole(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = _env(environ, name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise NotifierError(f"{name} must be a whole number greater than 0, got {raw!r}")
+    return int(raw)
+
+
+def _check_credentials(environ: Mapping[str, str]) -> None:
+    """Refuse a provider configured halfway: it would silently use the sandbox in a crisis."""
+    groups = {"Twilio": ("NOTIFIER_TWILIO_ACCOUNT_SID", "NOTIFIER_TWILIO_AUTH_TOKEN")}
+    for provider, names in groups.items():
+        present = [n for n in names if _env(environ, n)]
+        if present and len(present) != len(names):
+            missing = [n for n in names if n not in present]
+            raise NotifierError(f"{provider} is configured halfway: {', '.join(present)} is set "
+                                f"but {', '.join(missing)} is not. Set both, or neither for the "
+                                "sandbox.")
 
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read the environment into Flask config keys."""
     environ = os.environ if environ is None else environ
     instance = Path(_env(environ, "NOTIFIER_INSTANCE_DIR") or "instance").resolve()
-    port = int(_env(environ, "NOTIFIER_PORT") or 8000)
+    port = _whole(environ, "NOTIFIER_PORT", 8000)
+    _check_credentials(environ)
     providers = provider_settings(environ)
     return {
         "INSTANCE_DIR": str(instance),
@@ -136,11 +162,11 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PUBLIC_URL": (_env(environ, "NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         # Providers can only call back a URL someone chose; the localhost default is not one.
         "PUBLIC_URL_EXPLICIT": bool(_env(environ, "NOTIFIER_PUBLIC_URL")),
-        "WORKERS": int(_env(environ, "NOTIFIER_WORKERS") or 2),
+        "WORKERS": _whole(environ, "NOTIFIER_WORKERS", 2),
         "BANNER_EXPORT_DIR": _env(environ, "NOTIFIER_BANNER_EXPORT_DIR") or str(instance / "banner"),
         "BANNER_PURGE_URL": _env(environ, "NOTIFIER_BANNER_PURGE_URL") or None,
         "ORGANISATION": _env(environ, "NOTIFIER_ORGANISATION") or "Solvik Energi AB",
-        "SANDBOX_PORT": int(_env(environ, "NOTIFIER_SANDBOX_PORT") or DEFAULT_SANDBOX_PORT),
+        "SANDBOX_PORT": _whole(environ, "NOTIFIER_SANDBOX_PORT", DEFAULT_SANDBOX_PORT),
         "DEMO_PASSWORD": _env(environ, "NOTIFIER_DEMO_PASSWORD") or None,
         "PROVIDERS": providers,
         "SANDBOX": all(p.sandbox for p in providers.values()),

@@ -200,6 +200,10 @@ def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Inc
         if incident is None or incident.state != "open":
             raise DispatchError(f"Incident {req.incident_id} is not open: pick an open incident "
                                 "or send without one to open a new incident.")
+        if incident.drill != req.drill:
+            kind = "a drill" if incident.drill else "a real incident"
+            raise DispatchError(f"Incident {incident.id} is {kind}: a {'drill' if req.drill else 'real notice'} "
+                                "cannot be added to it. Send without an incident to open a new one.")
         return incident
     title = req.incident_title or preview.spec.title.get("sv") or req.template_key
     incident = Incident(title=title, drill=req.drill, opened_by=who)

@@ -200,3 +200,13 @@ def test_an_unknown_segment_is_a_clear_error_naming_the_known_ones(app: Flask, a
     assert "Known segments: north, region-norr, staff." in message
     with app.app_context(), db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_an_opt_out_survives_an_import_that_drops_and_later_restores_the_number(app: Flask) -> None:
+    _import(app, HEADER + "C1,Anna,sv,070-123 45 67,anna@example.se,,\n")
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Subscription).where(Subscription.channel == "sms")
+                  .values(status="opted_out"))
+    _import(app, HEADER + "C1,Anna,sv,,anna@example.se,,\n")  # the number left the export
+    _import(app, HEADER + "C1,Anna,sv,0701234567,anna@example.se,,\n")  # and came back
+    assert _subscribers(app)["Anna"]["addresses"] == [("email", "anna@example.se")]

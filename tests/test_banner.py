@@ -154,8 +154,6 @@ def test_a_drill_without_the_banner_leaves_the_banner_empty(app: Flask, client: 
     assert _shown(client)["banners"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch._incident accepts a drill into a real incident; "
-                   "supersede() then cancels the real notice's unsent deliveries")
 def test_a_drill_cannot_be_added_to_a_real_incident(app: Flask, approved: None) -> None:
     with app.app_context(), db.transaction() as s:
         audience.import_csv(s, STAFF_CSV + "Anna Kund,sv,0701234567,,,\n")
@@ -170,8 +168,6 @@ def test_a_drill_cannot_be_added_to_a_real_incident(app: Flask, approved: None) 
     assert customer == "queued"
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch._incident accepts a real notice into a drill "
-                   "incident; banner.document() skips drill incidents, so it never shows")
 def test_a_real_notice_cannot_be_hidden_in_a_drill_incident(app: Flask, client: FlaskClient,
                                                             approved: None) -> None:
     with app.app_context(), db.transaction() as s:

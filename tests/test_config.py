@@ -85,7 +85,6 @@ def test_an_api_url_with_a_path_is_refused_with_a_clear_message(name: str) -> No
                               "path, got 'https://api.example.com/2010-04-01'")
 
 
-@pytest.mark.xfail(strict=True, reason="an API URL without a scheme is accepted; sends fail later")
 @pytest.mark.parametrize("url", ["api.twilio.com", "api.twilio.com:443"])
 def test_an_api_url_without_a_scheme_is_refused_with_a_clear_message(url: str) -> None:
     with pytest.raises(NotifierError, match="NOTIFIER_TWILIO_API_URL must be a root URL"):
@@ -112,15 +111,12 @@ def test_a_rate_that_is_not_a_positive_number_is_refused(variable: str, raw: str
     assert str(exc.value) == f"{variable} {problem}"
 
 
-@pytest.mark.xfail(strict=True, reason="'nan' and 'inf' pass the check; batch_size() then "
-                   "raises ValueError/OverflowError when a notice is enqueued")
 @pytest.mark.parametrize("raw", ["nan", "inf"])
 def test_a_rate_that_is_not_a_finite_number_is_refused(raw: str) -> None:
     with pytest.raises(NotifierError, match="NOTIFIER_SMS_RATE"):
         config.load({"NOTIFIER_SMS_RATE": raw})
 
 
-@pytest.mark.xfail(strict=True, reason="int() raises a bare ValueError naming no setting")
 def test_a_port_that_is_not_a_number_is_refused_with_a_clear_message() -> None:
     with pytest.raises(NotifierError, match="NOTIFIER_PORT"):
         config.load({"NOTIFIER_PORT": "http"})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 10:36:28.221921
+Create Date: 2026-11-28 11:00:47.344494
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
-    sa.Column('subject', sa.String(length=64), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
