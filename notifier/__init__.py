@@ -27,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     banner.init_app(app)
     webhooks.init_app(app)
     app.register_blueprint(public.bp)
+    app.wsgi_app = public.BannerFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
