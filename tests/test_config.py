@@ -157,3 +157,11 @@ def test_the_sandbox_demo_keeps_one_random_secret_key_in_its_instance_folder(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     for app in (first, second):
         app.extensions["notifier.engine"].dispose()
+
+
+def test_the_readme_documents_every_setting_with_its_default() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, (default, _description) in config.SETTINGS.items():
+        assert f"| `{name}` | {default or '(empty)'} |" in readme, f"{name} is not in the README table"
