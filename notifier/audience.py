@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import NotifierError
-from .models import (LANGUAGES, Segment, Subscriber, SubscriberSegment, Subscription)
+from .models import LANGUAGES, Segment, Subscriber, SubscriberSegment, Subscription
 
 COLUMNS = ("name", "language", "phone", "email", "telegram_chat_id", "segments")
 
@@ -78,7 +78,9 @@ class ImportReport:
 
 def parse_row(raw: dict[str, str | None]) -> Row:
     """Validate one CSV record; raise AddressError naming the column on a bad value."""
-    get = lambda k: (raw.get(k) or "").strip()  # noqa: E731
+    def get(key: str) -> str:
+        return (raw.get(key) or "").strip()
+
     language = get("language").lower() or "sv"
     if language not in LANGUAGES:
         raise AddressError(f"language: {language!r} is not one of {', '.join(LANGUAGES)}")
@@ -173,7 +175,7 @@ def _replace_segments(s: Session, subscriber_id: int, keys: list[str],
         s.add(SubscriberSegment(subscriber_id=subscriber_id, segment_id=segment_id))
 
 
-def selection(channels: Sequence[str], segments: Sequence[str]) -> Select[tuple[str, str, str, int]]:
+def selection(channels: Sequence[str], segments: Sequence[str]) -> Select[str, str, str, int]:
     """Select one row per (delivery channel, address) of active subscriptions in the segments."""
     q = (select(Subscription.channel, Subscription.address, func.min(Subscriber.language),
                 func.min(Subscription.id))

@@ -5,8 +5,19 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import (Blueprint, Flask, Request, abort, flash, g, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select

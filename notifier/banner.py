@@ -22,7 +22,7 @@ from .models import BannerSnapshot, ContactChannel, Incident, Notice, utcnow
 
 log = logging.getLogger(__name__)
 RESOLVED_FOR = timedelta(hours=2)
-EMPTY = {"version": 1, "updated": None, "banners": []}
+EMPTY: dict[str, Any] = {"version": 1, "updated": None, "banners": []}
 NEVER = "1970-01-01T00:00:00Z"
 SCRIPT = Path(__file__).parent / "static" / "banner.js"
 

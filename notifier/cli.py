@@ -115,7 +115,8 @@ def users() -> None:
 @click.password_option()
 @fails_clearly
 def users_create(email: str, role: str, password: str) -> None:
-    from . import auth, db as database
+    from . import auth
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         auth.create_user(s, email, role, password)
@@ -131,7 +132,8 @@ def templates() -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @fails_clearly
 def templates_import(folder: Path) -> None:
-    from . import audit, db as database, versions
+    from . import audit, versions
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         report = versions.import_dir(s, folder, audit.actor())
@@ -155,7 +157,8 @@ def templates_check(folder: Path) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @fails_clearly
 def templates_export(folder: Path) -> None:
-    from . import db as database, versions
+    from . import db as database
+    from . import versions
 
     with app().app_context(), database.transaction() as s:
         for path in versions.export_dir(s, folder):
@@ -167,7 +170,8 @@ def templates_export(folder: Path) -> None:
 def templates_list() -> None:
     from sqlalchemy import select
 
-    from . import db as database, versions
+    from . import db as database
+    from . import versions
     from .models import Template
 
     with app().app_context(), database.transaction() as s:
@@ -187,7 +191,8 @@ def templates_list() -> None:
 @click.option("--comment", default="", help="A note for the audit log")
 @fails_clearly
 def templates_approve(key: str, number: int | None, comment: str) -> None:
-    from . import audit, db as database, versions
+    from . import audit, versions
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         version = versions.find(s, key, number)
@@ -201,7 +206,8 @@ def templates_approve(key: str, number: int | None, comment: str) -> None:
 @click.option("--comment", required=True, help="What the author must change")
 @fails_clearly
 def templates_reject(key: str, number: int | None, comment: str) -> None:
-    from . import audit, db as database, versions
+    from . import audit, versions
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         version = versions.find(s, key, number)
@@ -217,7 +223,8 @@ def contacts() -> None:
 @contacts.command("list", help="List contact channels and their state.")
 @fails_clearly
 def contacts_list() -> None:
-    from . import contacts as registry, db as database
+    from . import contacts as registry
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         for c in registry.all_contacts(s):
@@ -229,7 +236,9 @@ def contacts_list() -> None:
 @click.argument("state", type=click.Choice(["up", "down", "unknown"]))
 @fails_clearly
 def contacts_set(key: str, state: str) -> None:
-    from . import contacts as registry, db as database, queues
+    from . import contacts as registry
+    from . import db as database
+    from . import queues
 
     a = app()
     with a.app_context():
@@ -249,7 +258,8 @@ def contacts_set(key: str, state: str) -> None:
 @click.option("--state", default="up", type=click.Choice(["up", "down", "unknown"]))
 @fails_clearly
 def contacts_add(key: str, kind: str, label_sv: str, label_en: str, value: str, state: str) -> None:
-    from . import contacts as registry, db as database
+    from . import contacts as registry
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         registry.register(s, registry.ContactDefinition(key, kind, label_sv, label_en, value, state))
@@ -266,7 +276,8 @@ def subscribers() -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @fails_clearly
 def subscribers_import(file: Any) -> None:
-    from . import audience, db as database
+    from . import audience
+    from . import db as database
 
     with app().app_context(), database.transaction() as s:
         report = audience.import_csv(s, file.read())
@@ -304,7 +315,8 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...], channels: str,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
          remind_at: str | None, yes: bool, wait: bool) -> None:
-    from . import audit, db as database, dispatch
+    from . import audit, dispatch
+    from . import db as database
     from .models import Notice
 
     if not yes:
@@ -335,7 +347,8 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
 
 
 def _wait(notice_id: int) -> int:
-    from . import db as database, dispatch
+    from . import db as database
+    from . import dispatch
 
     while True:
         with database.transaction() as s:
@@ -354,7 +367,8 @@ def _print_counts(counts: dict[str, dict[str, int]]) -> None:
 
 
 def _control(notice_id: int, action: str) -> None:
-    from . import audit, control, db as database, queues
+    from . import audit, control, queues
+    from . import db as database
     from .models import Notice
 
     with app().app_context():
@@ -397,7 +411,8 @@ def cancel(notice_id: int) -> None:
               type=click.Choice(["sms", "email", "telegram"]))
 @fails_clearly
 def reroute(notice_id: int, source: str, target: str) -> None:
-    from . import audit, control, db as database
+    from . import audit, control
+    from . import db as database
     from .models import Notice
 
     with app().app_context():
@@ -412,7 +427,8 @@ def reroute(notice_id: int, source: str, target: str) -> None:
 @click.argument("notice_id", type=int)
 @fails_clearly
 def status(notice_id: int) -> None:
-    from . import db as database, dispatch
+    from . import db as database
+    from . import dispatch
     from .models import Notice
 
     with app().app_context(), database.transaction() as s:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import NotifierError
 
@@ -95,7 +96,9 @@ def provider_settings(environ: Mapping[str, str]) -> dict[str, ProviderSettings]
     """Pick, per provider, the real API or the sandbox, by the precedence in the README."""
     port = _whole(environ, "NOTIFIER_SANDBOX_PORT", DEFAULT_SANDBOX_PORT)
     sandbox_url = f"http://{SANDBOX_HOST}:{port}"
-    e = lambda n: _env(environ, n)  # noqa: E731
+    def e(name: str) -> str:
+        return _env(environ, name)
+
     return {
         "twilio": _provider("twilio", environ, sandbox_url, {
             "account_sid": e("NOTIFIER_TWILIO_ACCOUNT_SID"), "auth_token": e("NOTIFIER_TWILIO_AUTH_TOKEN"),

@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from . import audit, contacts, control, db, dispatch, library, queues, versions
@@ -28,14 +38,14 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return "-"
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(STOCKHOLM).strftime(fmt)
 
 
 @bp.app_template_filter("epoch_local")
 def epoch_local(seconds: float) -> str:
     """Show a Unix time in Swedish time."""
-    return local_time(datetime.fromtimestamp(seconds, tz=timezone.utc), "%H:%M:%S")
+    return local_time(datetime.fromtimestamp(seconds, tz=UTC), "%H:%M:%S")
 
 
 @bp.app_template_filter("phone")

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
-from . import audit, dispatch
+from . import audit, db, dispatch
 from .errors import NotifierError
 from .models import CHANNELS, Delivery, DeliveryStatus, Notice, Subscription, utcnow
 
@@ -30,7 +30,7 @@ def cancel_unsent(s: Session, notice_ids: Any, reason: str) -> int:
                        .where(Delivery.notice_id.in_(notice_ids), Delivery.status.in_(UNSENT))
                        .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow(),
                                next_attempt_at=None, error=reason))
-    return int(result.rowcount or 0)
+    return db.rowcount(result)
 
 
 def pause(s: Session, notice_id: int, who: str) -> None:
@@ -87,7 +87,7 @@ def reroute(s: Session, notice: Notice, delivery_ids: Any, to_channel: str) -> i
     result = s.execute(insert(Delivery).from_select(
         ["notice_id", "channel", "address", "language", "subscription_id", "status",
          "fallback_of"], source))
-    return int(result.rowcount or 0)
+    return db.rowcount(result)
 
 
 def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str, who: str) -> tuple[int, int]:
@@ -104,10 +104,11 @@ def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str,
     if not unsent:
         return 0, 0
     created = reroute(s, notice, unsent, to_channel)
-    cancelled = int(s.execute(update(Delivery).where(Delivery.id.in_(unsent), Delivery.status.in_(UNSENT))
+    cancelled = db.rowcount(s.execute(update(Delivery).where(Delivery.id.in_(unsent),
+                                                            Delivery.status.in_(UNSENT))
                               .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow(),
                                       next_attempt_at=None,
-                                      error=f"sent by {to_channel} instead")).rowcount or 0)
+                                      error=f"sent by {to_channel} instead")))
     audit.record(s, "notice.reroute", f"notice:{notice_id}", who=who, from_channel=from_channel,
                  to_channel=to_channel, cancelled=cancelled, created=created)
     return cancelled, created

@@ -87,6 +87,11 @@ def _close_session(_exc: BaseException | None) -> None:
         s.close()
 
 
+def rowcount(result: Any) -> int:
+    """Return how many rows an UPDATE/INSERT/DELETE touched (CursorResult.rowcount)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def alembic_config(url: str) -> Any:
     """Build an Alembic config pointing at the packaged migrations."""
     from alembic.config import Config
@@ -110,4 +115,4 @@ def is_empty(eng: Engine) -> bool:
     if not inspect(eng).has_table("user"):
         return True
     with eng.connect() as conn:
-        return conn.execute(text('SELECT COUNT(*) FROM "user"')).scalar_one() == 0
+        return bool(conn.execute(text('SELECT COUNT(*) FROM "user"')).scalar_one() == 0)

@@ -98,8 +98,9 @@ def seed(s: Session, password: str | None = None) -> DemoAccounts:
     editor, approver = users["editor"], users["approver"]
     versions.import_dir(s, TEMPLATES_DIR, f"user:{editor.email}", editor.id)
     s.flush()
-    from .models import TemplateVersion
     from sqlalchemy import select
+
+    from .models import TemplateVersion
 
     for version in s.scalars(select(TemplateVersion).where(TemplateVersion.state == "draft")):
         versions.approve(s, version, approver, comment="Demo library, reviewed.")

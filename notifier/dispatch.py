@@ -3,18 +3,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from . import audience, audit, contacts, library
+from . import audience, audit, contacts, db, library
 from .errors import NotifierError
-from .models import (CHANNELS, aware, DELIVERY_CHANNELS, OPEN_STATUSES, Delivery, DeliveryStatus,
-                     Incident, Notice, Template, TemplateVersion, utcnow)
+from .models import (
+    CHANNELS,
+    DELIVERY_CHANNELS,
+    OPEN_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Incident,
+    Notice,
+    Template,
+    TemplateVersion,
+    aware,
+    utcnow,
+)
 
 # A batch should finish well inside the job timeout (600 s) at the channel's rate.
 BATCH_SECONDS = 60
@@ -169,8 +180,6 @@ def start_due(s: Session) -> list[Notice]:
 
 def start_due_and_enqueue() -> int:
     """Start the scheduled notices that are due and put their jobs on the queues."""
-    from . import db
-
     with db.transaction() as s:
         ids = [n.id for n in start_due(s)]
     for notice_id in ids:
@@ -191,7 +200,7 @@ def parse_local(text: str) -> datetime:
                             "(Swedish time).") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=STOCKHOLM)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Incident:
@@ -222,7 +231,7 @@ def plan(s: Session, notice: Notice) -> int:
                     literal(DeliveryStatus.QUEUED.value))
     result = s.execute(insert(Delivery).from_select(
         ["notice_id", "channel", "address", "language", "subscription_id", "status"], source))
-    return int(result.rowcount or 0)
+    return db.rowcount(result)
 
 
 def supersede(s: Session, notice: Notice) -> int:
@@ -269,7 +278,6 @@ def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
 def enqueue(s: Session, notice: Notice) -> int:
     """Put batch jobs for the notice's queued deliveries and the banner on the queues."""
     from . import queues
-
     from .control import enqueue_queued
 
     jobs = enqueue_queued(s, notice)
@@ -302,7 +310,7 @@ def complete_finished(s: Session, notice_id: int | None = None) -> int:
     stmt = update(Notice).where(Notice.state == "sending", ~pending)
     if notice_id is not None:
         stmt = stmt.where(Notice.id == notice_id)
-    return int(s.execute(stmt.values(state="completed")).rowcount or 0)
+    return db.rowcount(s.execute(stmt.values(state="completed")))
 
 
 def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:

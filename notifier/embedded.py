@@ -71,7 +71,7 @@ def start(instance: Path) -> subprocess.Popen[bytes] | None:
             "--unixsocketperm", "700", "--dir", str(data), "--appendonly", "yes",
             "--appendfsync", "everysec", "--save", "", "--pidfile", str(instance / "valkey.pid"),
             "--logfile", str(instance / "valkey.log"), "--daemonize", "no"]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)  # noqa: PLW1509 - no threads yet
     for _ in range(100):
         if answers(sock):
             return proc

@@ -80,7 +80,8 @@ def _script_response(cache: str) -> Response:
     resp = Response(data, mimetype="text/javascript")
     resp.set_etag(version)
     resp.headers["Cache-Control"] = cache
-    return _cors(resp).make_conditional(request)  # type: ignore[no-any-return]
+    _cors(resp).make_conditional(request)
+    return resp
 
 
 @bp.get("/banner.js")

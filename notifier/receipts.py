@@ -95,7 +95,7 @@ def mark_address(s: Session, channel: str, address: str, status: str) -> int:
     result = s.execute(update(Subscription).where(
         Subscription.channel == channel, same, Subscription.status.in_(LEAVES[status]))
         .values(status=status, updated_at=utcnow()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return db.rowcount(result)
 
 
 def language_of(s: Session, channel: str, address: str, default: str = "sv") -> str:

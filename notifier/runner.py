@@ -20,7 +20,7 @@ log = logging.getLogger("notifier.up")
 
 def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.DEVNULL,
-                            preexec_fn=embedded.die_with_parent)
+                            preexec_fn=embedded.die_with_parent)  # noqa: PLW1509 - single-threaded here
     log.info("started %s (pid %s)", name, proc.pid)
     return proc
 

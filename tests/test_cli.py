@@ -29,16 +29,16 @@ def test_send_waits_and_reports_counts_per_channel(env: dict[str, str], demo: An
     result = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel,epost",
                  "--segment", "staff", "--channels", "sms,email,telegram", "--yes", "--wait")
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^notice 1 \(incident 1\) confirmed$", result.stdout, re.M)
+    assert re.search(r"^notice 1 \(incident 1\) confirmed$", result.stdout, re.MULTILINE)
     for channel in ("sms", "email", "telegram"):
-        assert re.search(rf"^{channel}\s+sent 3$", result.stdout, re.M), result.stdout
+        assert re.search(rf"^{channel}\s+sent 3$", result.stdout, re.MULTILINE), result.stdout
     assert len(sandbox.messages()) == 9
 
     status = cli(env, "status", "1")
     assert "phone-lines-down (completed)" in status.stdout
     assert re.search(r"^first sent \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, last sent .+ \(Swedish time\)$",
-                     status.stdout, re.M), status.stdout
-    assert re.search(r"^sms\s+sent 3$", status.stdout, re.M)
+                     status.stdout, re.MULTILINE), status.stdout
+    assert re.search(r"^sms\s+sent 3$", status.stdout, re.MULTILINE)
 
 
 def test_send_exits_1_when_deliveries_fail_permanently(env: dict[str, str], demo: Any,
@@ -48,7 +48,7 @@ def test_send_exits_1_when_deliveries_fail_permanently(env: dict[str, str], demo
     result = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel", "--segment", "staff",
                  "--channels", "sms", "--yes", "--wait")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert re.search(r"^sms\s+failed 1, sent 2$", result.stdout, re.M), result.stdout
+    assert re.search(r"^sms\s+failed 1, sent 2$", result.stdout, re.MULTILINE), result.stdout
 
 
 def test_send_with_a_missing_variable_names_it_and_sends_nothing(

@@ -87,9 +87,9 @@ def test_up_serves_the_console_reaches_the_cli_and_stops_everything_on_ctrl_c(
                                        "--yes", "--wait"), env=up_env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert sent.returncode == 0, sent.stdout + sent.stderr
-    assert re.search(r"^sms\s+sent 43$", sent.stdout, re.M), sent.stdout
-    assert re.search(r"^email\s+sent 36$", sent.stdout, re.M), sent.stdout
-    assert re.search(r"^telegram\s+sent 15$", sent.stdout, re.M), sent.stdout
+    assert re.search(r"^sms\s+sent 43$", sent.stdout, re.MULTILINE), sent.stdout
+    assert re.search(r"^email\s+sent 36$", sent.stdout, re.MULTILINE), sent.stdout
+    assert re.search(r"^telegram\s+sent 15$", sent.stdout, re.MULTILINE), sent.stdout
 
     children = run.children()
     assert len(children) == 4  # sandbox, web, banner worker, one worker

@@ -32,9 +32,13 @@ def _key(provider: str) -> str:
     return f"notifier:circuit:{provider}"
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def state(redis: Redis, provider: str) -> CircuitState:
     """Read the circuit of one provider."""
-    raw = {k.decode(): v.decode() for k, v in redis.hgetall(_key(provider)).items()}
+    raw = {_text(k): _text(v) for k, v in redis.hgetall(_key(provider)).items()}
     return CircuitState(provider, int(raw.get("failures", 0)), float(raw.get("open_until", 0)),
                         raw.get("last_error", ""))
 

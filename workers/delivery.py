@@ -5,7 +5,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -158,7 +158,7 @@ def release(claimed: Sequence[Claimed], to: DeliveryStatus) -> None:
 
 def hold(claimed: Sequence[Claimed], until: float) -> None:
     """Park deliveries while a provider's circuit is open; the attempt does not count."""
-    when = datetime.fromtimestamp(until, tz=timezone.utc)
+    when = datetime.fromtimestamp(until, tz=UTC)
     with db.transaction() as s:
         s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in claimed]),
                                          Delivery.status == DeliveryStatus.SENDING.value)
@@ -199,7 +199,7 @@ def record(outcomes: Sequence[Outcome], limiter: RateLimiter | None = None,
 
 
 def _transition(o: Outcome, now: datetime, attempt: int) -> tuple[str, dict[str, Any]]:
-    base = {"b_pid": o.provider_id, "b_code": o.error_code, "b_err": (o.error or None)
+    base: dict[str, Any] = {"b_pid": o.provider_id, "b_code": o.error_code, "b_err": (o.error or None)
             and o.error[:300], "b_next": None}
     if o.result is Result.SENT:
         return DeliveryStatus.SENT.value, base

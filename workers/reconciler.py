@@ -5,7 +5,7 @@ import logging
 import threading
 from collections import defaultdict
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from notifier import banner, db, dispatch, queues
 from notifier.models import CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
@@ -13,7 +13,7 @@ from notifier.models import CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
 log = logging.getLogger(__name__)
 PLANNED = dispatch.PLANNED
 LOCK = "notifier:reconciler"
-from workers.delivery import MAX_ATTEMPTS  # noqa: E402
+from workers.delivery import MAX_ATTEMPTS
 
 
 def _return_to_queue(s: object) -> dict[tuple[int, str], list[int]]:
@@ -37,7 +37,7 @@ def _fail_exhausted(s: object) -> int:
         Delivery.status == DeliveryStatus.QUEUED.value, Delivery.attempts >= MAX_ATTEMPTS)
         .values(status=DeliveryStatus.FAILED.value, updated_at=utcnow(),
                 error=f"gave up after {MAX_ATTEMPTS} attempts"))
-    return int(result.rowcount or 0)
+    return db.rowcount(result)
 
 
 def _idle_channels() -> set[str]:
@@ -94,7 +94,7 @@ def reconcile() -> dict[str, int]:
         with db.transaction() as s:
             back = _return_to_queue(s)
             failed = _fail_exhausted(s)
-            planned = {m.decode() for m in r.smembers(PLANNED)}
+            planned = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(PLANNED)}
             orphans = _orphans(s, planned)
             paused = set(s.scalars(select(Notice.id).where(Notice.state == "paused")))
         jobs = 0
@@ -133,6 +133,6 @@ def run_forever(app: object, every: float, stop: threading.Event) -> None:
                 done = reconcile()
             if done.get("requeued") or done.get("orphaned"):
                 log.info("reconciler: %s", done)
-        except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
+        except Exception:
             log.exception("reconciler pass failed")
         stop.wait(every)
