@@ -56,6 +56,8 @@ def _secret_key(app: Flask) -> None:
 
 def quiet_sdk_loggers() -> None:
     """Keep SDK request logs out: they print URLs with the bot token and bodies with numbers."""
+    # SQLAlchemy logs statements with their parameters (addresses) whenever the root logger is
+    # at INFO or below, so it is held at WARNING too.
     for name in ("httpx", "httpcore", "twilio", "twilio.http_client", "telegram", "sendgrid",
-                 "python_http_client", "urllib3"):
+                 "python_http_client", "urllib3", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -168,6 +168,6 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> None:
                                   daemon=True)
         thread.start()
         try:
-            worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+            worker.work(with_scheduler=True, burst=burst, logging_level=app.config["LOG_LEVEL"])
         finally:
             reconciler_stop.set()

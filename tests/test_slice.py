@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -37,7 +38,10 @@ def _expected(app: Flask) -> dict[tuple[str, str], str]:
 
 def test_operator_sends_phone_outage_notice_to_everyone(app: Flask, client: FlaskClient,
                                                          auth: AuthActions, demo: Any,
-                                                         sandbox: SandboxClient, worker: Any) -> None:
+                                                         sandbox: SandboxClient, worker: Any,
+                                                         tmp_path: Path,
+                                                         env: dict[str, str]) -> None:
+    env["NOTIFIER_LOG_LEVEL"] = "DEBUG"  # the most a worker ever logs
     worker()
     auth.login("operator@solvik.example")
     page = client.get("/send/phone-lines-down").get_data(as_text=True)
@@ -76,6 +80,13 @@ def test_operator_sends_phone_outage_notice_to_everyone(app: Flask, client: Flas
             assert "Växel" in body or "växel" in body.lower(), body
         else:
             assert "Switchboard" in body, body
+
+    # No personal data or secrets in what the worker logged during the send.
+    logged = "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+    assert logged, "the worker wrote no log at all"
+    for _channel, address in expected:
+        assert address not in logged
+    assert "SANDBOX-bot-token" not in logged and "sandbox-auth-token" not in logged
 
     banner = json.loads(client.get("/banner.json").data)
     assert len(banner["banners"]) == 1
