@@ -366,21 +366,11 @@ def _print_counts(counts: dict[str, dict[str, int]]) -> None:
         click.echo(f"{channel:9} {detail}")
 
 
-def _control(notice_id: int, action: str) -> None:
-    from . import audit, control, queues
-    from . import db as database
-    from .models import Notice
+def _control(notice_id: int, action: str, source: str = "", target: str = "email") -> None:
+    from . import audit, control
 
     with app().app_context():
-        with database.transaction() as s:
-            result = getattr(control, action)(s, notice_id, audit.actor())
-        with database.transaction() as s:
-            if action == "resume":
-                control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
-        queues.queue("banner").enqueue("workers.jobs.publish_banner")
-    extra = f": {result} unsent deliveries cancelled" if action == "cancel" else ""
-    done = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
-    click.echo(f"notice {notice_id} {done}{extra}")
+        click.echo(control.act(notice_id, action, audit.actor(), source, target))
 
 
 @main.command(help="Pause a notice being sent (resume goes on where it stopped).")
@@ -411,16 +401,7 @@ def cancel(notice_id: int) -> None:
               type=click.Choice(["sms", "email", "telegram"]))
 @fails_clearly
 def reroute(notice_id: int, source: str, target: str) -> None:
-    from . import audit, control
-    from . import db as database
-    from .models import Notice
-
-    with app().app_context():
-        with database.transaction() as s:
-            cancelled, created = control.send_rest_by(s, notice_id, source, target, audit.actor())
-        with database.transaction() as s:
-            control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
-    click.echo(f"{cancelled} unsent {source} deliveries cancelled, {created} go by {target}")
+    _control(notice_id, "reroute", source, target)
 
 
 @main.command(help="Show a notice's progress per delivery channel and status.")

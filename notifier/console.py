@@ -201,40 +201,13 @@ def notice_progress(notice_id: int) -> Any:
                    last_sent=local_time(last, "%H:%M:%S") if last else None)
 
 
-@bp.post("/notices/<int:notice_id>/<any(pause, resume, cancel):action>")
+@bp.post("/notices/<int:notice_id>/<any(pause, resume, cancel, reroute):action>")
 @require("send")
 def notice_control(notice_id: int, action: str) -> Any:
-    """Pause, resume or cancel a notice in flight."""
+    """Pause, resume, cancel a notice in flight, or send the rest on another channel."""
     try:
-        with db.transaction() as s:
-            if action == "cancel":
-                count = control.cancel(s, notice_id, audit.actor())
-                message = f"Notice {notice_id} is cancelled: {count} unsent deliveries stopped."
-            else:
-                getattr(control, action)(s, notice_id, audit.actor())
-                message = f"Notice {notice_id}: {action}d."
-        with db.transaction() as s:
-            if action == "resume":
-                control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
-        queues.queue("banner").enqueue("workers.jobs.publish_banner")
-        flash(message, "ok")
-    except NotifierError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("console.notice", notice_id=notice_id))
-
-
-@bp.post("/notices/<int:notice_id>/reroute")
-@require("send")
-def notice_reroute(notice_id: int) -> Any:
-    """Send what is unsent on one delivery channel by another instead (a provider is down)."""
-    source, target = request.form.get("from", ""), request.form.get("to", "email")
-    try:
-        with db.transaction() as s:
-            cancelled, created = control.send_rest_by(s, notice_id, source, target, audit.actor())
-        with db.transaction() as s:
-            control.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
-        flash(f"{cancelled} unsent {source} deliveries cancelled; {created} go by {target} "
-              "instead (people without a subscription there cannot be reached this way).", "ok")
+        flash(control.act(notice_id, action, audit.actor(), request.form.get("from", ""),
+                          request.form.get("to", "email")), "ok")
     except NotifierError as exc:
         flash(str(exc), "error")
     return redirect(url_for("console.notice", notice_id=notice_id))

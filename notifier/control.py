@@ -123,3 +123,26 @@ def enqueue_queued(s: Session, notice: Notice) -> int:
             Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
         jobs += dispatch.enqueue_ids(notice.id, channel, ids)
     return jobs
+
+
+def act(notice_id: int, action: str, who: str, source: str = "", target: str = "email") -> str:
+    """Run pause/resume/cancel/reroute in its own transaction, enqueue what it freed; say what happened."""
+    from . import queues
+
+    with db.transaction() as s:
+        if action == "cancel":
+            message = f"Notice {notice_id} is cancelled: {cancel(s, notice_id, who)} unsent deliveries stopped."
+        elif action == "reroute":
+            cancelled, created = send_rest_by(s, notice_id, source, target, who)
+            message = (f"{cancelled} unsent {source} deliveries cancelled; {created} go by {target} "
+                       "instead (people without a subscription there cannot be reached this way).")
+        elif action in ("pause", "resume"):
+            (pause if action == "pause" else resume)(s, notice_id, who)
+            message = f"Notice {notice_id} is {action}d."
+        else:
+            raise ControlError(f"Unknown action {action!r}.")
+    if action in ("resume", "reroute"):
+        with db.transaction() as s:
+            enqueue_queued(s, _notice(s, notice_id))
+    queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    return message

@@ -199,3 +199,28 @@ def test_a_send_time_in_the_past_is_refused(app: Flask, demo: Any) -> None:
         dispatch.confirm(s, dispatch.NoticeRequest(
             "phone-lines-down", {"contacts": ["vaxel"]}, ["sms"],
             scheduled_at=dispatch.parse_local("2020-01-01 10:00")), "test")
+
+
+def test_the_console_pauses_and_cancels_and_a_viewer_cannot(app: Flask, client: Any, auth: Any,
+                                                            demo: Any) -> None:
+    import re
+
+    notice = _send(app)  # no worker: everything stays queued
+    auth.login("viewer@solvik.example")
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get(f"/notices/{notice.id}").get_data(as_text=True))
+    assert token is not None
+    assert client.post(f"/notices/{notice.id}/pause",
+                       data={"csrf_token": token.group(1)}).status_code == 403
+    auth.logout()
+    auth.login("operator@solvik.example")
+    page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert "Pause" in page and "Cancel what is not sent" in page
+    shown = client.post(f"/notices/{notice.id}/pause", data={"csrf_token": csrf},
+                        follow_redirects=True).get_data(as_text=True)
+    assert f"Notice {notice.id} is paused." in shown and "Resume" in shown
+    shown = client.post(f"/notices/{notice.id}/cancel", data={"csrf_token": csrf},
+                        follow_redirects=True).get_data(as_text=True)
+    assert f"Notice {notice.id} is cancelled: 43 unsent deliveries stopped." in shown
+    assert _counts(app, notice.id) == {"sms": {"cancelled": 43}}
