@@ -113,10 +113,20 @@ def _announce(cfg: dict[str, object], seeded: str | None) -> None:
     print(f"\nnotifier is running at {url}\n{mode}", flush=True)
     if seeded:
         print(seeded, flush=True)
-    print("Next: log in as operator@solvik.example, choose 'Send a notice', pick "
-          "'phone-lines-down', preview and confirm.\nOr from another terminal: "
-          "notifier send phone-lines-down --var ... --yes --wait\nCtrl-C stops everything.\n",
-          flush=True)
+    steps = ["Next:"]
+    if cfg["SANDBOX"]:
+        steps.append(f"  1. Open {url}/login and log in as operator@solvik.example.")
+        steps.append("  2. Choose 'Send a notice', pick 'The 020 and 0771 numbers cannot be "
+                     "reached', tick the contact channels that work, Preview, Confirm.")
+        steps.append(f"  3. See what customers got in {url}/sandbox and the banner at "
+                     f"{url}/banner.json; the public status page is {url}/status.")
+        steps.append("  From another terminal in this folder: . .venv/bin/activate && notifier "
+                     "send phone-lines-down --var contacts=vaxel,chatt,epost --yes --wait")
+    else:
+        steps.append(f"  Open {url}/login; create accounts with `notifier users create EMAIL "
+                     "--role ROLE`.")
+    steps.append("Ctrl-C stops everything.\n")
+    print("\n".join(steps), flush=True)
 
 
 def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> None:
