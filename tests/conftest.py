@@ -36,6 +36,12 @@ def pytest_configure(config: pytest.Config) -> None:
             del os.environ[name]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    # for the rest of the session.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return (f"database: {_redact(TEST_DB) or 'SQLite (per test)'}; "
             f"redis: {_redact(TEST_REDIS) or 'embedded Valkey'}")

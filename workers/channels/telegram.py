@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dtm
 import logging
 from collections.abc import Sequence
@@ -70,7 +71,14 @@ class TelegramAdapter:
         """Send every message; return one outcome per message, in order."""
         if not messages:
             return []
-        return asyncio.run(self._send_all(messages))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._send_all(messages))
+        # Called from code that already runs an event loop in this thread (an async server,
+        # a test harness): run ours on a thread of its own instead of failing.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self._send_all(messages)).result()
 
     def _bot(self) -> Bot:
         # A fresh Bot (and connection pool) per event loop: httpx pools are bound to their loop.
