@@ -56,7 +56,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Format rows as a Markdown table (what docs/performance.md shows)."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
     return "\n".join([line(cells[0]), "| " + " | ".join("-" * w for w in widths) + " |",
                       *(line(r) for r in cells[1:])])
 
@@ -396,7 +396,7 @@ class Bench:
         if self.server_url:
             with contextlib.suppress(Exception):
                 drop_pg_scratch(self.server_url, self.scratch)
-        if os.environ.get("NOTIFIER_BENCH_KEEP"):
+        if os.environ.get("BENCH_KEEP"):
             print(f"(kept {self.tmp})")
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -451,7 +451,7 @@ class Bench:
     def confirm(self, channels: Sequence[str] = ("sms", "email", "telegram"),
                 enqueue: bool = True) -> dict[str, Any]:
         """Confirm a notice and enqueue its jobs; return the notice id and timings."""
-        from notifier import dispatch, db
+        from notifier import db, dispatch
 
         req = dispatch.NoticeRequest(TEMPLATE, VALUES, list(channels))
         with self.app.app_context():
