@@ -302,7 +302,12 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.argument("template_key")
 @click.option("--var", "variables", multiple=True, help="NAME=VALUE (lists comma-separated)")
 @click.option("--segment", "segments", multiple=True, help="Segment key; several are a union")
-@click.option("--channels", default="sms,email,telegram,banner", show_default=True)
+@click.option("--channels", default=None,
+              help="Comma-separated delivery channels [default: those of the incident's first "
+                   "notice with --incident, else sms,email,telegram,banner; a drill: no banner]")
+@click.option("--everyone", is_flag=True,
+              help="Every active subscription, even for a follow-up to an incident whose "
+                   "first notice went to some segments")
 @click.option("--incident", "incident_id", type=int, default=None, help="Add to an open incident")
 @click.option("--drill", is_flag=True, help="Send as a drill (never public)")
 @click.option("--fallback", "fallbacks", multiple=True,
@@ -312,7 +317,8 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--yes", is_flag=True, help="Confirm (required)")
 @click.option("--wait", is_flag=True, help="Wait until every delivery is done")
 @fails_clearly
-def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...], channels: str,
+def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...],
+         channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
          remind_at: str | None, yes: bool, wait: bool) -> None:
     from . import audit, dispatch
@@ -323,9 +329,12 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
         raise NotifierError("Add --yes to confirm that this notice goes out now.")
     if any(":" not in f for f in fallbacks):
         raise NotifierError("--fallback takes FROM:TO, e.g. sms:email.")
+    if everyone and segments:
+        raise NotifierError("--everyone and --segment contradict each other: use one.")
     req = dispatch.NoticeRequest(template_key, _parse_vars(variables),
-                                 [c.strip() for c in channels.split(",") if c.strip()],
-                                 list(segments), drill, incident_id,
+                                 [c.strip() for c in channels.split(",") if c.strip()]
+                                 if channels else None,
+                                 [] if everyone else (list(segments) or None), drill, incident_id,
                                  fallback=dict(f.split(":", 1) for f in fallbacks),
                                  scheduled_at=dispatch.parse_local(at) if at else None)
     a = app()

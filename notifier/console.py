@@ -143,8 +143,9 @@ def send(key: str) -> Any:
             spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
             defaults = {v.name: (list(v.default) if isinstance(v.default, tuple) else v.default)
                         for v in spec.variables if v.default is not None}
-            req = dispatch.NoticeRequest(key, defaults, DELIVERY_CHANNELS,
-                                         incident_id=int(incident) if incident.isdigit() else None)
+            # A follow-up starts from the audience of the incident's first notice.
+            req = dispatch.resolve(db.session(), dispatch.NoticeRequest(
+                key, defaults, incident_id=int(incident) if incident.isdigit() else None))
             return _form_page(key, req, {})
         req = _form_request(key)
         preview = dispatch.prepare(db.session(), req)

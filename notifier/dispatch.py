@@ -42,8 +42,10 @@ class NoticeRequest:
 
     template_key: str
     values: Mapping[str, str | list[str]]
-    channels: Sequence[str] = DELIVERY_CHANNELS
-    segments: Sequence[str] = ()
+    # None: the incident's first notice's audience for a follow-up, else everyone on every
+    # delivery channel (a drill: every channel but the banner).
+    channels: Sequence[str] | None = None
+    segments: Sequence[str] | None = None
     drill: bool = False
     incident_id: int | None = None
     incident_title: str = ""
@@ -55,6 +57,7 @@ class NoticeRequest:
 class Preview:
     """Everything the operator sees before confirming."""
 
+    request: NoticeRequest  # with the audience resolved
     version: TemplateVersion
     spec: library.TemplateSpec
     values: library.Values
@@ -82,7 +85,24 @@ def approved_version(s: Session, key: str) -> TemplateVersion:
                         "Ask an approver to approve it first.")
 
 
+def resolve(s: Session, req: NoticeRequest) -> NoticeRequest:
+    """Fill in the audience left open: a follow-up reaches whom the incident's first notice did."""
+    first = None
+    if req.incident_id is not None:
+        incident = s.get(Incident, req.incident_id)
+        first = incident.notices[0] if incident is not None and incident.notices else None
+    channels = req.channels
+    if channels is None:
+        channels = (list(first.channels) if first is not None else
+                    [c for c in DELIVERY_CHANNELS if not (req.drill and c == "banner")])
+    segments = req.segments
+    if segments is None:
+        segments = list(first.segments) if first is not None else []
+    return replace(req, channels=list(channels), segments=list(segments))
+
+
 def _check_request(s: Session, req: NoticeRequest) -> None:
+    assert req.channels is not None and req.segments is not None  # resolve() ran
     bad = [c for c in req.channels if c not in DELIVERY_CHANNELS]
     if bad or not req.channels:
         raise DispatchError(f"Unknown delivery channel {', '.join(bad) or '(none chosen)'}: "
@@ -103,7 +123,9 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
 
 def prepare(s: Session, req: NoticeRequest) -> Preview:
     """Validate the values and render every language x delivery channel, with recipient counts."""
+    req = resolve(s, req)
     _check_request(s, req)
+    assert req.channels is not None and req.segments is not None
     version = approved_version(s, req.template_key)
     spec = library.parse_spec(version.content, source=f"{req.template_key} v{version.number}")
     values = library.validate_values(spec, req.values, contacts.options(s))
@@ -117,18 +139,19 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
-    return Preview(version, spec, values, rendered, snapshot, counts, warnings)
+    return Preview(req, version, spec, values, rendered, snapshot, counts, warnings)
 
 
 def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
     """Write the notice and its deliveries in one transaction (the caller commits)."""
     preview = prepare(s, req)
+    req = preview.request
     incident = _incident(s, req, preview, who)
     notice = Notice(incident=incident, template_version_id=preview.version.id,
                     template_key=req.template_key, kind=preview.spec.kind,
                     severity=preview.spec.severity, values=preview.values.to_raw(),
                     rendered=preview.snapshot,
-                    channels=list(req.channels), segments=list(req.segments),
+                    channels=list(req.channels or ()), segments=list(req.segments or ()),
                     drill=req.drill, created_by=who, fallback=dict(req.fallback),
                     scheduled_at=req.scheduled_at)
     s.add(notice)

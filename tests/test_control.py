@@ -15,11 +15,11 @@ from notifier.sandbox.client import SandboxClient
 from .conftest import wait_until
 
 
-def _send(app: Flask, template: str = "phone-lines-down", channels: tuple[str, ...] = ("sms",),
+def _send(app: Flask, template: str = "phone-lines-down", channels: tuple[str, ...] | None = ("sms",),
           values: dict[str, Any] | None = None, incident: int | None = None,
           **extra: Any) -> Notice:
     values = {"contacts": ["vaxel"]} if values is None else values
-    req = dispatch.NoticeRequest(template, values, list(channels),
+    req = dispatch.NoticeRequest(template, values, list(channels) if channels else None,
                                  incident_id=incident, **extra)
     with app.app_context():
         with db.transaction() as s:
@@ -224,3 +224,36 @@ def test_the_console_pauses_and_cancels_and_a_viewer_cannot(app: Flask, client: 
                         follow_redirects=True).get_data(as_text=True)
     assert f"Notice {notice.id} is cancelled: 43 unsent deliveries stopped." in shown
     assert _counts(app, notice.id) == {"sms": {"cancelled": 43}}
+
+
+def test_a_follow_up_reaches_whom_the_first_notice_reached_unless_told_otherwise(
+        app: Flask, client: Any, auth: Any, demo: Any) -> None:
+    first = _send(app, channels=("sms",),
+                  segments=["region-syd"])
+    with app.app_context():
+        with db.transaction() as s:
+            clear = dispatch.confirm(s, dispatch.NoticeRequest(
+                "all-clear", {"restored": "phones"}, incident_id=first.incident_id), "test")
+        assert (clear.channels, clear.segments) == (["sms"], ["region-syd"])
+        assert _counts(app, clear.id) == {"sms": {"queued": 10}}  # region-syd's numbers
+        assert _counts(app, first.id) == {"sms": {"cancelled": 10}}  # superseded, no worker ran
+
+    auth.login("operator@solvik.example")
+    page = client.get(f"/send/update?incident={first.incident_id}").get_data(as_text=True)
+    assert 'value="region-syd" checked' in page
+    assert 'value="banner" checked' not in page and 'value="sms" checked' in page
+
+
+def test_everyone_overrides_the_inherited_segments_from_the_command_line(
+        app: Flask, env: dict[str, str], demo: Any) -> None:
+    from click.testing import CliRunner
+
+    from notifier.cli import main
+
+    first = _send(app, channels=("sms",), segments=["staff"])
+    out = CliRunner().invoke(main, ["send", "all-clear", "--incident", str(first.incident_id),
+                                    "--var", "restored=phones", "--everyone", "--yes"])
+    assert out.exit_code == 0, out.output
+    with app.app_context():
+        clear = db.session().scalar(select(Notice).order_by(Notice.id.desc()))
+        assert clear is not None and clear.segments == [] and clear.channels == ["sms"]
