@@ -40,7 +40,7 @@ def _link_label(c: ContactChannel, lang: str) -> str:
 
 
 def links(s: Session, named: list[str] | None = None) -> list[dict[str, Any]]:
-    """Return links to the working contact channels: the ones the notice named, else all."""
+    """Return links to the working contact channels: those named (in that order), else all."""
     working = [c for c in contacts.all_contacts(s) if c.state == "up"]
     if named:
         order = {key: i for i, key in enumerate(named)}
@@ -54,12 +54,24 @@ def links(s: Session, named: list[str] | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def _named_contacts(notice: Notice) -> list[str]:
+def named_contacts(notice: Notice) -> list[str]:
+    """Name the contact channels offered so far in the notice's incident, the latest first.
+
+    An update that recommends only the chat keeps the switchboard and email that the first
+    notice offered; a channel marked down since drops out in `links`.
+    """
     names: list[str] = []
-    for value in notice.values.values():
-        if isinstance(value, list):
-            names.extend(str(v) for v in value)
+    for earlier in sorted((n for n in notice.incident.notices if n.id <= notice.id),
+                          key=lambda n: -n.id):
+        for value in earlier.values.values():
+            if isinstance(value, list):
+                names.extend(str(v) for v in value if str(v) not in names)
     return names
+
+
+def notice_links(s: Session, notice: Notice) -> list[dict[str, Any]]:
+    """Return the links shown with a notice (none with an all-clear)."""
+    return [] if notice.kind == "all_clear" else links(s, named_contacts(notice) or None)
 
 
 def window(notice: Notice) -> tuple[datetime | None, datetime | None]:
@@ -89,7 +101,7 @@ def _entry(s: Session, incident: Incident, notice: Notice) -> dict[str, Any]:
         "severity": "info" if notice.kind == "all_clear" else notice.severity,
         "starts_at": _rfc3339(window(notice)[0]), "ends_at": _rfc3339(window(notice)[1]),
         "resolved": incident.state == "closed" or notice.kind == "all_clear",
-        "text": text, "links": [] if notice.kind == "all_clear" else links(s, _named_contacts(notice)),
+        "text": text, "links": notice_links(s, notice),
     }
     entry["version"] = hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:12]
     return entry
@@ -107,6 +119,9 @@ def document(s: Session) -> dict[str, Any]:
                  and n.state not in ("cancelled", "scheduled")]
         if shown:
             banners.append(_entry(s, incident, shown[-1]))
+    if any(not b["resolved"] for b in banners):
+        # "Lines are back" next to "lines are down" only confuses: a new disruption wins.
+        banners = [b for b in banners if not b["resolved"]]
     return {"version": 1, "banners": banners}
 
 

@@ -212,10 +212,9 @@ def cap_alert(notice_id: int) -> Response:
     public = public_notices(notice.incident)
     if notice not in public:
         abort(404)
-    named = [] if notice.kind == "all_clear" else banner._named_contacts(notice)
     alert = cap.Alert(notice=notice, texts=_texts(notice),
                       earlier=[n for n in public if n.id < notice.id],
-                      links=banner.links(s, named or None),
+                      links=banner.notice_links(s, notice),
                       public_url=current_app.config["PUBLIC_URL"],
                       organisation=current_app.config["ORGANISATION"])
     return _cached(cap.document(alert), "application/cap+xml")

@@ -246,3 +246,22 @@ def test_readiness_says_which_dependency_is_unreachable(
     assert ready.get_json()["status"] == "unavailable"
     assert ready.get_json()["database"] == "ok"
     assert ready.get_json()["redis"].startswith("error: ")
+
+
+def test_an_update_keeps_the_channels_offered_before_and_puts_its_own_first(
+        app: Flask, client: FlaskClient, approved: None) -> None:
+    incident = _send(app, "phone-lines-down", {"contacts": ["vaxel", "epost"]})
+    _send(app, "phone-lines-down", {"contacts": ["chatt"]}, incident_id=incident)
+    shown = _shown(client, lambda d: d["banners"] and d["banners"][0]["links"][0]["kind"] == "chat")
+    assert [link["href"] for link in shown["banners"][0]["links"]] == [
+        "https://www.solvik.example/chatt", "tel:+4681234567", "mailto:kundservice@solvik.example"]
+
+
+def test_a_new_disruption_replaces_a_recent_all_clear_on_the_banner(
+        app: Flask, client: FlaskClient, approved: None) -> None:
+    first = _send(app, "phone-lines-down", OUTAGE)
+    _send(app, "all-clear", {"restored": "phones"}, incident_id=first)
+    assert _shown(client, lambda d: d["banners"] and d["banners"][0]["resolved"])
+    second = _send(app, "phone-lines-down", OUTAGE)
+    shown = _shown(client, lambda d: d["banners"] and not d["banners"][0]["resolved"])
+    assert [b["incident_id"] for b in shown["banners"]] == [second]
