@@ -74,6 +74,8 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    new_segments: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_row(raw: dict[str, str | None]) -> Row:
@@ -99,13 +101,19 @@ def parse_row(raw: dict[str, str | None]) -> Row:
 
 def import_csv(s: Session, text: str) -> ImportReport:
     """Import subscribers from CSV text; keep good rows, report bad ones by line number."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.lstrip("\ufeff")
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     missing = [c for c in ("name", "language", "phone", "email") if c not in (reader.fieldnames or [])]
     if missing:
         raise NotifierError(f"The CSV header lacks {', '.join(missing)}: the first line must be "
-                            f"{','.join(COLUMNS)} (external_id optional).")
+                            f"{','.join(COLUMNS)} (external_id optional; commas or semicolons "
+                            "between columns; several segments in one cell separated by |).")
     report = ImportReport()
+    if delimiter != ",":
+        report.notes.append(f"read with {DELIMITERS[delimiter]} between columns")
     segments = _segment_ids(s)
+    known = set(segments)
     for raw in reader:
         line = reader.line_num
         try:
@@ -117,9 +125,27 @@ def import_csv(s: Session, text: str) -> ImportReport:
             report.added += 1
         else:
             report.updated += 1
+    report.new_segments = sorted(set(segments) - known)
     audit.record(s, "subscribers.import", "", added=report.added, updated=report.updated,
-                 refused=len(report.errors))
+                 refused=len(report.errors), new_segments=report.new_segments)
     return report
+
+
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+
+def _delimiter(text: str) -> str:
+    """Pick the column separator from the header line (Swedish Excel writes semicolons)."""
+    header = text.split("\n", 1)[0]
+    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Decode an uploaded file: UTF-8 if it is, else Windows-1252 (Excel's "CSV"); say which."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "read as Windows-1252 (not UTF-8)"
 
 
 def _segment_ids(s: Session) -> dict[str, int]:

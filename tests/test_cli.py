@@ -170,3 +170,45 @@ def _answers(client: SandboxClient) -> bool:
     except Exception:  # noqa: BLE001 - not up yet
         return False
     return True
+
+
+def test_pause_resume_cancel_and_reroute_from_the_command_line(app: Flask, env: dict[str, str],
+                                                                demo: Any) -> None:
+    from click.testing import CliRunner
+
+    from notifier.cli import main
+
+    runner = CliRunner()
+    sent = runner.invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
+                                "--channels", "sms", "--yes"])
+    assert sent.exit_code == 0, sent.output  # no worker runs: everything stays queued
+    assert runner.invoke(main, ["pause", "1"]).output.strip() == "Notice 1 is paused."
+    again = runner.invoke(main, ["pause", "1"])
+    assert again.exit_code == 2 and "only a notice being sent can be paused" in again.output
+    assert runner.invoke(main, ["resume", "1"]).output.strip() == "Notice 1 is resumed."
+    moved = runner.invoke(main, ["reroute", "1", "--from", "sms", "--to", "email"])
+    assert moved.exit_code == 0 and "43 unsent sms deliveries cancelled" in moved.output
+    with app.app_context():
+        emails = db.session().scalar(select(func.count()).select_from(Delivery)
+                                     .where(Delivery.channel == "email"))
+    assert f"{emails} go by email" in moved.output and 0 < emails < 43
+    cancelled = runner.invoke(main, ["cancel", "1"])
+    assert cancelled.output.strip() == f"Notice 1 is cancelled: {emails} unsent deliveries stopped."
+
+
+def test_an_excel_export_with_semicolons_in_windows_1252_is_read(app: Flask, env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from notifier.cli import main
+
+    csv_file = tmp_path / "kunder.csv"
+    csv_file.write_bytes("name;language;phone;email;telegram_chat_id;segments\n"
+                         "Åsa Öberg;sv;070-123 45 67;;;privat|region-syd\n".encode("cp1252"))
+    out = CliRunner().invoke(main, ["subscribers", "import", str(csv_file)])
+    assert out.exit_code == 0, out.output
+    assert "note: read as Windows-1252 (not UTF-8)" in out.output
+    assert "note: read with semicolons between columns" in out.output
+    assert "new segments: privat, region-syd (check them for typos)" in out.output
+    with app.app_context():
+        assert db.session().scalar(select(Subscriber.name)) == "Åsa Öberg"
