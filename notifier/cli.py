@@ -185,6 +185,21 @@ def templates_list() -> None:
                 click.echo(f"{template.key:24} v{v.number:<3} {v.state:9} by {v.author:32} {by}")
 
 
+@templates.command("show", help="Show a template's fields: what to give with --var.")
+@click.argument("key")
+@fails_clearly
+def templates_show(key: str) -> None:
+    from . import db as database
+    from . import dispatch, library
+
+    with app().app_context(), database.transaction() as s:
+        spec = library.parse_spec(dispatch.approved_version(s, key).content)
+        click.echo(f"{spec.key}: {spec.title['en']} / {spec.title['sv']} ({spec.kind})")
+        for v in spec.variables:
+            need = "required" if v.required else "optional"
+            click.echo(f"  --var {v.name}=...  {v.label['en']} ({need}): takes {_variable_help(s, v)}")
+
+
 @templates.command("approve", help="Approve a draft as the operating-system user (four-eyes).")
 @click.argument("key")
 @click.option("--version", "number", type=int, default=None, help="Version (default: the draft)")
@@ -326,7 +341,7 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
          remind_at: str | None, yes: bool, wait: bool) -> None:
-    from . import audit, dispatch
+    from . import audit, dispatch, library
     from . import db as database
     from .models import Notice
 
@@ -344,9 +359,12 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                                  scheduled_at=dispatch.parse_local(at) if at else None)
     a = app()
     with a.app_context():
-        with database.transaction() as s:
-            notices = dispatch.confirm_with_reminder(
-                s, req, audit.actor(), dispatch.parse_local(remind_at) if remind_at else None)
+        try:
+            with database.transaction() as s:
+                notices = dispatch.confirm_with_reminder(
+                    s, req, audit.actor(), dispatch.parse_local(remind_at) if remind_at else None)
+        except library.VariablesError as exc:
+            raise NotifierError(_explain(template_key, exc)) from None
         for notice in notices:
             with database.transaction() as s:
                 dispatch.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
@@ -358,6 +376,36 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                 raise NotifierError("--wait cannot wait for a scheduled notice; "
                                     f"use `notifier status {notices[0].id}` later.")
             sys.exit(_wait(notices[0].id))
+
+
+def _variable_help(s: Any, variable: Any) -> str:
+    """Say what a variable takes, in --var terms."""
+    from . import contacts
+
+    if variable.type == "contacts":
+        keys = [f"{c.key} ({c.label_en})" for c in contacts.all_contacts(s) if c.state == "up"]
+        return "comma-separated keys of working contact channels: " + ", ".join(keys)
+    if variable.type == "choice":
+        return "one of " + ", ".join(f"{o.value} ({o.label['en']})" for o in variable.options)
+    return {"time": "HH:MM", "datetime": "YYYY-MM-DD HH:MM (Swedish time)",
+            "phone": "a phone number, e.g. 08-123 45 67", "url": "an https:// address",
+            "email": "an email address"}.get(variable.type, f"text (at most {variable.max_length})")
+
+
+def _explain(key: str, exc: Any) -> str:
+    """Turn a VariablesError into lines naming each --var and what it takes."""
+    from . import db as database
+    from . import dispatch, library
+
+    s = database.session()
+    spec = library.parse_spec(dispatch.approved_version(s, key).content)
+    lines = ["the values do not fit the template:"]
+    for name, message in exc.errors.items():
+        known = {v.name: v for v in spec.variables}
+        hint = (f"takes {_variable_help(s, known[name])}" if name in known else
+                f"fields of {key}: {', '.join(known) or 'none'}")
+        lines.append(f"  --var {name}=...: {message} ({hint})")
+    return "\n".join(lines)
 
 
 def _wait(notice_id: int) -> int:

@@ -212,3 +212,21 @@ def test_an_excel_export_with_semicolons_in_windows_1252_is_read(app: Flask, env
     assert "new segments: privat, region-syd (check them for typos)" in out.output
     with app.app_context():
         assert db.session().scalar(select(Subscriber.name)) == "Åsa Öberg"
+
+
+def test_variable_errors_name_the_var_and_what_it_takes(env: dict[str, str], demo: Any) -> None:
+    from click.testing import CliRunner
+
+    from notifier.cli import main
+
+    runner = CliRunner()
+    typo = runner.invoke(main, ["send", "phone-lines-down", "--var", "contact=vaxel", "--yes"])
+    assert typo.exit_code == 2
+    assert "--var contact=...: 'contact' is not a field" in typo.output
+    assert "fields of phone-lines-down: contacts, eta, info_url" in typo.output
+    assert "--var contacts=...: \"Contact channels that work\" is required" in typo.output
+    assert "vaxel (Switchboard)" in typo.output
+    choice = runner.invoke(main, ["send", "all-clear", "--yes"])
+    assert "takes one of phones (our phone numbers work again)" in choice.output
+    shown = runner.invoke(main, ["templates", "show", "update"])
+    assert shown.exit_code == 0 and "--var status=...  Status (required)" in shown.output
