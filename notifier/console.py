@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +54,46 @@ def epoch_local(seconds: float) -> str:
 def phone_display(value: str) -> str:
     """Show an E.164 number the Swedish way."""
     return library.format_phone(value, "sv") if value.startswith("+") else value
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: float) -> str:
+    """Say how long something takes as a person would: about 9 s, about 2 h 40 min."""
+    if seconds < 59.5:
+        return f"about {max(1, math.ceil(seconds))} s"
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How long one delivery channel of a previewed notice takes at the provider's rate."""
+
+    channel: str
+    recipients: int
+    units: int  # what the rate counts: SMS segments, otherwise messages
+    rate: float
+
+    @property
+    def seconds(self) -> float:
+        """Return the sending time in seconds."""
+        return self.units / self.rate
+
+
+@bp.app_template_global()
+def send_estimates(preview: dispatch.Preview, rates: dict[str, float]) -> dict[str, Estimate]:
+    """Estimate each channel's sending time; the SMS rate counts segments, not messages."""
+    result = {}
+    for channel, per in preview.counts.items():
+        units = 0
+        for lang, n in per.items():
+            sms = preview.rendered[lang][channel].sms if channel == "sms" else None
+            units += n * (sms.segments if sms else 1)
+        result[channel] = Estimate(channel, sum(per.values()), units, rates[channel])
+    return result
 
 
 @bp.app_context_processor

@@ -73,7 +73,16 @@ def index() -> str:
 def version(key: str, number: int) -> str:
     """Show one version with every variant, its variables and its history."""
     found = _version(key, number)
-    return render_template("template.html", version=found, spec=library.parse_spec(found.content),
+    spec = library.parse_spec(found.content)
+    try:
+        samples, variants = sample_preview(spec)
+        problems: list[str] = []
+    except library.TemplateError as exc:
+        samples, variants, problems = {}, {}, list(exc.problems)
+    except NotifierError as exc:
+        samples, variants, problems = {}, {}, [str(exc)]
+    return render_template("template.html", version=found, spec=spec, samples=samples,
+                           variants=variants, problems=problems,
                            steps=versions.history(db.session(), key).get(number, []),
                            others=[v.number for v in found.template.versions if v.number != number])
 
@@ -108,20 +117,25 @@ def preview(key: str) -> Any:
     """Render the edited form with sample values: every language x channel, SMS counts."""
     try:
         spec = library.parse_spec({**form_data(request.form), "key": key}, source=key)
-        registry = contacts.options(db.session())
-        if not any(o.state == "up" for o in registry.values()):
-            registry = SAMPLE_CONTACTS
-        samples = sample_values(spec, registry)
-        values = library.validate_values(spec, samples, registry)
-        rendered = library.render_all(spec, values,
-                                      organisation=current_app.config["ORGANISATION"])
+        samples, variants = sample_preview(spec)
     except library.TemplateError as exc:
         return jsonify(ok=False, problems=exc.problems), 422
     except NotifierError as exc:
         return jsonify(ok=False, problems=[str(exc)]), 422
+    return jsonify(ok=True, problems=[], samples=samples, variants=variants)
+
+
+def sample_preview(spec: library.TemplateSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the sample values and every language x channel rendered with them."""
+    registry = contacts.options(db.session())
+    if not any(o.state == "up" for o in registry.values()):
+        registry = SAMPLE_CONTACTS
+    samples = sample_values(spec, registry)
+    values = library.validate_values(spec, samples, registry)
+    rendered = library.render_all(spec, values, organisation=current_app.config["ORGANISATION"])
     variants = {lang: {ch: _preview_message(spec, values, m) for ch, m in per.items()}
                 for lang, per in rendered.items()}
-    return jsonify(ok=True, problems=[], samples=samples, variants=variants)
+    return samples, variants
 
 
 def _preview_message(spec: library.TemplateSpec, values: library.Values,

@@ -9,15 +9,17 @@
       var row = box.querySelector('tr[data-channel="' + channel + '"]');
       if (!row) { return; }
       row.querySelectorAll('td[data-status]').forEach(function (cell) {
-        cell.textContent = String(data.counts[channel][cell.getAttribute('data-status')] || 0);
+        var n = data.counts[channel][cell.getAttribute('data-status')] || 0;
+        cell.textContent = String(n);
+        cell.classList.toggle('zero', n === 0);
       });
     });
     var state = document.querySelector('[data-live="state"]');
     if (state) { state.textContent = data.state; }
     var summary = box.querySelector('[data-live="summary"]');
     if (summary) {
-      summary.textContent = data.finished ? 'Finished. Last message sent ' + (data.last_sent || '-') + '.'
-        : 'Sending… (updates every 2 seconds)';
+      summary.textContent = data.finished ? 'Finished. Last message sent ' + (data.last_sent ? data.last_sent + ' (Swedish time)' : '-') + '.'
+        : (data.state === 'paused' ? 'Paused: nothing more is sent until you resume.' : 'Sending… (updates every 2 seconds)');
     }
     return data.finished;
   }

@@ -1,0 +1,99 @@
+"""The operator console on a 390 px phone: no sideways scrolling, big enough buttons, live counts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from notifier import db, dispatch
+from notifier.models import Delivery, Notice
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def live(app: Flask) -> Iterator[str]:
+    """Serve the app on a free local port for the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def operator(page: Page, live: str, demo: Any) -> Page:
+    """A phone-sized page logged in as the demo operator."""
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live}/login")
+    page.fill("input[name=email]", "operator@solvik.example")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live}/")
+    return page
+
+
+def _sending(app: Flask) -> Notice:
+    req = dispatch.NoticeRequest("phone-lines-down", {"contacts": ["vaxel"]}, ["sms", "email"])
+    with app.app_context(), db.transaction() as s:
+        return dispatch.confirm(s, req, "test")  # no worker: it stays "sending"
+
+
+def _reachable(page: Page, name: str) -> None:
+    box = page.get_by_role("button", name=name).first.bounding_box()
+    assert box is not None, name
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], \
+        (name, box)
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_contact_channels_fit_a_phone(operator: Page, live: str) -> None:
+    operator.goto(f"{live}/contacts")
+    _no_sideways_scroll(operator)
+    _reachable(operator, "Mark down Customer service")
+    state = operator.locator("tr.state-up td[data-label=State]").first.bounding_box()
+    assert state is not None and state["x"] + state["width"] <= PHONE["width"]
+
+
+def test_a_notice_fits_a_phone_and_its_counts_update_live(
+        app: Flask, operator: Page, live: str) -> None:
+    notice = _sending(app)
+    operator.goto(f"{live}/notices/{notice.id}")
+    _no_sideways_scroll(operator)
+    for name in ("Pause", "Cancel what is not sent", "Send the rest of sms by email instead"):
+        _reachable(operator, name)
+    cell = operator.locator('tr[data-channel="sms"] td[data-status="sent"]')
+    box = cell.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+
+    with app.app_context(), db.transaction() as s:
+        ids = s.scalars(select(Delivery.id).where(Delivery.notice_id == notice.id,
+                                                  Delivery.channel == "sms").limit(3)).all()
+        s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(status="sent"))
+    operator.wait_for_function(
+        "document.querySelector('tr[data-channel=sms] td[data-status=sent]').textContent === '3'")
+    assert cell.evaluate("c => getComputedStyle(c, '::before').content") == '"sent"'
+
+
+def test_preview_opens_at_a_summary_whose_confirm_is_on_screen(operator: Page, live: str) -> None:
+    operator.goto(f"{live}/send/phone-lines-down")
+    operator.check("input[name=var-contacts][value=vaxel]")
+    operator.get_by_role("button", name="Preview / Förhandsgranska").click()
+    operator.wait_for_url("**#preview")
+    _no_sideways_scroll(operator)
+    confirm = operator.get_by_role("button", name="Confirm and send to 94 / Bekräfta och skicka")
+    box = confirm.first.bounding_box()
+    assert box is not None and box["height"] >= 44
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]  # in view, no scrolling
