@@ -90,8 +90,9 @@ def _twilio_signed(path: str) -> bool:
 def _twilio_receipt(sid: str, status: DeliveryStatus, code: str) -> Receipt:
     raw = request.args.get("delivery", "")
     error = f"Twilio {code}: {TWILIO_ERRORS.get(code, 'not delivered')}" if code else None
+    # The To number must match too: a callback meant for another deployment changes nothing.
     return Receipt("sms", status, sid, int(raw) if raw.isdigit() else None,
-                   error_code=code or None,
+                   address=request.form.get("To") or None, error_code=code or None,
                    error=error if status is DeliveryStatus.UNDELIVERED else None)
 
 

@@ -47,6 +47,14 @@ def pytest_report_header(config: pytest.Config) -> str:
             f"redis: {_redact(TEST_REDIS) or 'embedded Valkey'}")
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _redact(url: str) -> str:
     return url.split("@")[-1] if "@" in url else url
 
@@ -124,6 +132,9 @@ def env(tmp_path: Path, migrated_sqlite: Path, redis_url: str, sandbox_server: S
         "NOTIFIER_SENDGRID_API_URL": sandbox_server.url,
         "NOTIFIER_TELEGRAM_API_URL": sandbox_server.url,
         "NOTIFIER_SECRET_KEY": "test-secret-key",
+        # A port nobody listens on: the sandbox's delivery receipts must never reach a notifier
+        # that happens to run on this machine (say, `make run` on 8000).
+        "NOTIFIER_PORT": str(_free_port()),
         "NOTIFIER_SMS_RATE": "200",
         "NOTIFIER_TELEGRAM_RATE": "200",
         "NOTIFIER_LEASE_SECONDS": "5",

@@ -73,7 +73,8 @@ def _planned(app: Flask, channel: str) -> set[str]:
 
 def _twilio(client: FlaskClient, path: str, form: dict[str, str], *, query: str = "",
             signed_url: str | None = None, signature: str | None = None) -> Any:
-    url = f"http://127.0.0.1:8000{path}" + (f"?{query}" if query else "")  # NOTIFIER_PUBLIC_URL
+    public = client.application.config["PUBLIC_URL"]  # NOTIFIER_PUBLIC_URL
+    url = f"{public}{path}" + (f"?{query}" if query else "")
     sig = signature if signature is not None else \
         RequestValidator(TOKEN).compute_signature(signed_url or url, form)
     return client.post(path + (f"?{query}" if query else ""), data=form,
@@ -149,7 +150,7 @@ def test_forged_twilio_callbacks_are_refused_and_change_nothing(
         assert resp.status_code == 403, kw
         assert "X-Twilio-Signature" in resp.get_json()["error"]
     tampered = _status(client, d, "delivered", signature=RequestValidator(TOKEN).compute_signature(
-        f"http://127.0.0.1:8000/webhooks/twilio/status?delivery={d.id}",
+        f"{app.config['PUBLIC_URL']}/webhooks/twilio/status?delivery={d.id}",
         {"MessageSid": d.provider_id, "MessageStatus": "undelivered"}))
     assert tampered.status_code == 403
     assert _row(app, d.id).status == "sent"

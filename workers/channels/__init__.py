@@ -14,8 +14,10 @@ def make_adapter(channel: str, settings: ProviderSettings, config: Mapping[str, 
     if channel == "sms":
         from .sms import SmsAdapter
 
-        callback = f"{config['PUBLIC_URL']}/webhooks/twilio/status" \
-            if config.get("PUBLIC_URL_EXPLICIT") else None
+        # Receipts need an address the provider can reach: one set on purpose, or, with the
+        # sandbox on this machine, the local console (so the demo shows "delivered" too).
+        reachable = config.get("PUBLIC_URL_EXPLICIT") or settings.sandbox
+        callback = f"{config['PUBLIC_URL']}/webhooks/twilio/status" if reachable else None
         return SmsAdapter(settings, status_callback_url=callback)
     if channel == "email":
         from .email import EmailAdapter
