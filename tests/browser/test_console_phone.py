@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy import select, update
@@ -59,12 +60,19 @@ def _no_sideways_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+def _no_serious_accessibility_issues(page: Page) -> None:
+    violations = Axe().run(page).response["violations"]
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations
+            if v["impact"] in ("serious", "critical")] == []
+
+
 def test_contact_channels_fit_a_phone(operator: Page, live: str) -> None:
     operator.goto(f"{live}/contacts")
     _no_sideways_scroll(operator)
     _reachable(operator, "Mark down Customer service")
     state = operator.locator("tr.state-up td[data-label=State]").first.bounding_box()
     assert state is not None and state["x"] + state["width"] <= PHONE["width"]
+    _no_serious_accessibility_issues(operator)
 
 
 def test_a_notice_fits_a_phone_and_its_counts_update_live(
@@ -77,6 +85,7 @@ def test_a_notice_fits_a_phone_and_its_counts_update_live(
     cell = operator.locator('tr[data-channel="sms"] td[data-status="sent"]')
     box = cell.bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+    _no_serious_accessibility_issues(operator)
 
     with app.app_context(), db.transaction() as s:
         ids = s.scalars(select(Delivery.id).where(Delivery.notice_id == notice.id,
