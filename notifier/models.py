@@ -230,6 +230,7 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     lease_until: Mapped[datetime | None] = mapped_column()
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column()
     delivered_at: Mapped[datetime | None] = mapped_column()
     fallback_of: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))

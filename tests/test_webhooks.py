@@ -190,7 +190,7 @@ def test_a_receipt_that_overtakes_the_worker_finds_its_delivery_by_id(
     notice_id = _confirm(app, ("sms",))
     ids = [d.id for d in _rows(app, notice_id, "sms")]
     with app.app_context():
-        [claimed, *_] = delivery.claim(notice_id, "sms", min(ids), max(ids))
+        [claimed, *_] = delivery.claim(notice_id, "sms", min(ids), max(ids)).deliveries
     d = _row(app, claimed.id)
     d.provider_id = "SM" + "a" * 32
     assert d.status == "sending"

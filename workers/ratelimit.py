@@ -41,12 +41,15 @@ return 1
 class RateLimiter:
     """Token bucket in Redis for one provider account."""
 
-    def __init__(self, redis: Redis, name: str, account: str, rate: float) -> None:
+    def __init__(self, redis: Redis, name: str, account: str, rate: float,
+                 burst_seconds: float = 1.0) -> None:
         digest = hashlib.sha256(account.encode()).hexdigest()[:16]  # no account id in Redis keys
         self.bucket = f"notifier:rate:{name}:{digest}"
         self.pause_key = f"notifier:pause:{name}:{digest}"
         self.redis, self.rate = redis, rate
-        self.burst = max(1.0, rate)
+        # A small burst keeps the pace even: a provider measuring any one-second window never
+        # sees more than the allowance.
+        self.burst = max(1.0, rate * burst_seconds)
         self._reserve = redis.register_script(_RESERVE)
         self._pause = redis.register_script(_PAUSE)
 

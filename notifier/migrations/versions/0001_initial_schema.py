@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 11:00:47.344494
+Create Date: 2026-11-28 11:29:37.869922
 """
 from __future__ import annotations
 
@@ -187,6 +187,7 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=300), nullable=True),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claim_token', sa.String(length=32), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('fallback_of', sa.Integer(), nullable=True),
