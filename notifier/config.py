@@ -24,7 +24,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_ORGANISATION": ("Solvik Energi AB (the demo)", "The company's name, as messages and the email layout show it"),
     "NOTIFIER_HOST": ("127.0.0.1", "Address the web console listens on"),
     "NOTIFIER_PORT": ("8000", "Port of the web console"),
-    "NOTIFIER_WORKERS": ("2", "RQ worker processes started by `notifier up`"),
+    "NOTIFIER_WORKERS": ("3", "RQ worker processes started by `notifier up` besides the banner worker (each puts another delivery channel first)"),
     "NOTIFIER_BANNER_EXPORT_DIR": ("<instance>/banner", "Folder where banner.json and banner.js are written on every change"),
     "NOTIFIER_BANNER_PURGE_URL": ("", "Optional URL POSTed after every banner export (e.g. a CDN purge hook)"),
     "NOTIFIER_SANDBOX_PORT": ("8025", "Port of the built-in provider simulators"),
@@ -165,7 +165,7 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PUBLIC_URL": (_env(environ, "NOTIFIER_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         # Providers can only call back a URL someone chose; the localhost default is not one.
         "PUBLIC_URL_EXPLICIT": bool(_env(environ, "NOTIFIER_PUBLIC_URL")),
-        "WORKERS": _whole(environ, "NOTIFIER_WORKERS", 2),
+        "WORKERS": _whole(environ, "NOTIFIER_WORKERS", 3),
         "BANNER_EXPORT_DIR": _env(environ, "NOTIFIER_BANNER_EXPORT_DIR") or str(instance / "banner"),
         "BANNER_PURGE_URL": _env(environ, "NOTIFIER_BANNER_PURGE_URL") or None,
         "ORGANISATION": _env(environ, "NOTIFIER_ORGANISATION") or "Solvik Energi AB",

@@ -28,7 +28,9 @@ from .models import (
 )
 
 # A batch should finish well inside the job timeout (600 s) at the channel's rate.
-BATCH_SECONDS = 60
+# Short batches keep workers free to take another channel's or notice's work; pause and cancel
+# act between chunks anyway.
+BATCH_SECONDS = 10
 MAX_BATCH = {"sms": 500, "email": 5000, "telegram": 500}
 
 

@@ -61,8 +61,13 @@ def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subproce
     # The banner has a worker of its own so it never waits behind a long SMS batch.
     procs["worker-banner"] = _spawn("banner worker", ["notifier", "worker", "--queues",
                                                       "banner,control"], env)
-    for i in range(int(cfg["WORKERS"])):  # type: ignore[call-overload]
-        procs[f"worker-{i + 1}"] = _spawn(f"worker {i + 1}", ["notifier", "worker"], env)
+    # Each worker puts another delivery channel first, so a slow SMS batch never holds up
+    # the first email or Telegram message; any worker still takes any channel's work.
+    channels = ["email", "telegram", "sms"]
+    for i in range(int(str(cfg["WORKERS"]))):
+        order = channels[i % 3:] + channels[:i % 3]
+        procs[f"worker-{i + 1}"] = _spawn(f"worker {i + 1} ({order[0]} first)", [
+            "notifier", "worker", "--queues", ",".join(["banner", "control", *order])], env)
     return procs
 
 
