@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import NotifierError
-from .models import LANGUAGES, Segment, Subscriber, SubscriberSegment, Subscription
+from .models import LANGUAGES, Delivery, Segment, Subscriber, SubscriberSegment, Subscription
 
 COLUMNS = ("name", "language", "phone", "email", "telegram_chat_id", "segments")
 
@@ -175,6 +175,8 @@ def _replace_subscriptions(s: Session, subscriber_id: int, addresses: dict[str, 
         if (existing.channel, existing.address) in wanted:
             wanted.discard((existing.channel, existing.address))
         elif existing.status == "active":
+            s.execute(update(Delivery).where(Delivery.subscription_id == existing.id)
+                      .values(subscription_id=None))
             s.delete(existing)
         # an opted-out or bounced row stays: the person's "no" must survive a re-import
     for channel, address in sorted(wanted):

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -214,18 +215,23 @@ class Delivery(Base):
     """One notice to one address on one delivery channel."""
 
     __tablename__ = "delivery"
+    # Planning inserts up to a million rows at once: every foreign key is a per-row check, so only
+    # notice_id has one. subscription_id and fallback_of are plain references, kept right by
+    # the code that deletes subscriptions (audience._replace_subscriptions).
     __table_args__ = (UniqueConstraint("notice_id", "channel", "address"),
-                      Index("ix_delivery_status_channel", "status", "channel"))
+                      Index("ix_delivery_status_channel", "status", "channel"),
+                      Index("ix_delivery_provider_id", "provider_id",
+                            postgresql_where=text("provider_id IS NOT NULL"),
+                            sqlite_where=text("provider_id IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"))
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))
-    subscription_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscription.id", ondelete="SET NULL"))
+    subscription_id: Mapped[int | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(100))
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(300))
     next_attempt_at: Mapped[datetime | None] = mapped_column()
@@ -233,7 +239,7 @@ class Delivery(Base):
     claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column()
     delivered_at: Mapped[datetime | None] = mapped_column()
-    fallback_of: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
+    fallback_of: Mapped[int | None] = mapped_column()
     updated_at: Mapped[datetime | None] = mapped_column()
 
 
