@@ -119,6 +119,18 @@ def create_user(s: Session, email: str, role: str, password: str, name: str = ""
     return user
 
 
+def set_password(s: Session, email: str, password: str) -> User:
+    """Give an account a new password (stored only as a salted hash)."""
+    user = s.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise AccountError(f"No account for {email}. `notifier users list` shows the accounts.")
+    if len(password) < 10:
+        raise AccountError("The password must be at least 10 characters long.")
+    user.password_hash = generate_password_hash(password)
+    audit.record(s, "user.password", f"user:{user.email}")
+    return user
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Show the login form and log a user in."""

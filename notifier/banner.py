@@ -143,6 +143,11 @@ def publish(s: Session) -> bool:
     return True
 
 
+def script_version(script: bytes) -> str:
+    """Return the version of banner.js used in its pinned, immutable name."""
+    return hashlib.sha256(script).hexdigest()[:12]
+
+
 def _now_iso() -> str:
     return utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -160,7 +165,12 @@ def export(body: str) -> None:
     folder = Path(current_app.config["BANNER_EXPORT_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     if SCRIPT.exists():
-        _atomic_write(folder / "banner.js", SCRIPT.read_bytes())
+        script = SCRIPT.read_bytes()
+        _atomic_write(folder / "banner.js", script)
+        # The pinned, versioned name too, so an SRI snippet works from a copy of the export.
+        pinned = folder / f"banner.{script_version(script)}.js"
+        if not pinned.exists():
+            _atomic_write(pinned, script)
     _atomic_write(folder / "banner.json", body.encode())
     hook = current_app.config.get("BANNER_PURGE_URL")
     if hook:

@@ -123,6 +123,32 @@ def users_create(email: str, role: str, password: str) -> None:
     click.echo(f"created {role} {email}")
 
 
+@users.command("list", help="List accounts with their role.")
+@fails_clearly
+def users_list() -> None:
+    from sqlalchemy import select
+
+    from . import db as database
+    from .models import User
+
+    with app().app_context(), database.transaction() as s:
+        for user in s.scalars(select(User).order_by(User.role, User.email)):
+            click.echo(f"{user.email:36} {user.role:9} {'active' if user.active else 'disabled'}")
+
+
+@users.command("password", help="Set a new password for an account (e.g. a lost demo password).")
+@click.argument("email")
+@click.password_option()
+@fails_clearly
+def users_password(email: str, password: str) -> None:
+    from . import auth
+    from . import db as database
+
+    with app().app_context(), database.transaction() as s:
+        auth.set_password(s, email, password)
+    click.echo(f"new password set for {email}")
+
+
 @main.group(help="The message library.")
 def templates() -> None:
     """Group template commands."""
@@ -292,7 +318,8 @@ def subscribers() -> None:
 @click.argument("file", type=click.File("rb"))
 @fails_clearly
 def subscribers_import(file: Any) -> None:
-    from . import audience, db as database
+    from . import audience
+    from . import db as database
 
     text, note = audience.decode(file.read())
     with app().app_context(), database.transaction() as s:
@@ -422,6 +449,22 @@ def _wait(notice_id: int) -> int:
         time.sleep(0.5)
 
 
+def _overview(s: Any) -> None:
+    from sqlalchemy import select
+
+    from . import dispatch
+    from .models import Incident, Notice
+
+    incidents = s.scalars(select(Incident).where(Incident.state == "open").order_by(Incident.id))
+    for inc in incidents:
+        click.echo(f"incident {inc.id} open{' (drill)' if inc.drill else ''}: {inc.title}")
+    for n in s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)):
+        counts = dispatch.progress(s, n.id)
+        total = sum(sum(per.values()) for per in counts.values())
+        click.echo(f"notice {n.id:<5} {n.template_key:22} {n.state:11} incident {n.incident_id:<4} "
+                   f"{total} deliveries{' DRILL' if n.drill else ''}")
+
+
 def _print_counts(counts: dict[str, dict[str, int]]) -> None:
     for channel in sorted(counts):
         detail = ", ".join(f"{status} {n}" for status, n in sorted(counts[channel].items()))
@@ -466,15 +509,19 @@ def reroute(notice_id: int, source: str, target: str) -> None:
     _control(notice_id, "reroute", source, target)
 
 
-@main.command(help="Show a notice's progress per delivery channel and status.")
-@click.argument("notice_id", type=int)
+@main.command(help="Show a notice's progress per delivery channel and status; without an id, "
+                   "the open incidents and the latest notices.")
+@click.argument("notice_id", type=int, required=False)
 @fails_clearly
-def status(notice_id: int) -> None:
+def status(notice_id: int | None) -> None:
     from . import db as database
     from . import dispatch
     from .models import Notice
 
     with app().app_context(), database.transaction() as s:
+        if notice_id is None:
+            _overview(s)
+            return
         notice = s.get(Notice, notice_id)
         if notice is None:
             raise NotifierError(f"No notice {notice_id}.")

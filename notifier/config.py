@@ -16,7 +16,7 @@ DEFAULT_SANDBOX_PORT = 8025
 
 # Name -> (default, description). The README's configuration table is generated from this.
 SETTINGS: dict[str, tuple[str, str]] = {
-    "NOTIFIER_INSTANCE_DIR": ("./instance", "Folder for the SQLite database, Valkey data and socket, logs"),
+    "NOTIFIER_INSTANCE_DIR": ("./instance", "Folder for the SQLite database, the Valkey data, socket and log, the banner export"),
     "NOTIFIER_DATABASE_URL": ("sqlite:///<instance>/notifier.db", "SQLAlchemy URL; PostgreSQL in production (`postgresql+psycopg://...`)"),
     "NOTIFIER_REDIS_URL": ("embedded Valkey on `unix://<instance>/valkey.sock`", "Redis/Valkey for the queues; unset starts the embedded server"),
     "NOTIFIER_SECRET_KEY": ("random per demo instance", "Signs sessions and CSRF tokens; required outside the sandbox demo"),

@@ -335,7 +335,13 @@ def complete_finished(s: Session, notice_id: int | None = None) -> int:
     stmt = update(Notice).where(Notice.state == "sending", ~pending)
     if notice_id is not None:
         stmt = stmt.where(Notice.id == notice_id)
-    return db.rowcount(s.execute(stmt.values(state="completed")))
+    done = db.rowcount(s.execute(stmt.values(state="completed")))
+    # A drill's incident closes once its notices are done, so drills do not pile up as "open".
+    busy = select(Notice.id).where(Notice.incident_id == Incident.id,
+                                   Notice.state.in_(("sending", "paused", "scheduled"))).exists()
+    s.execute(update(Incident).where(Incident.drill.is_(True), Incident.state == "open", ~busy)
+              .values(state="closed", closed_at=utcnow()))
+    return done
 
 
 def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:

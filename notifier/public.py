@@ -1,7 +1,6 @@
 """Public endpoints: the banner document and script, health checks."""
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from typing import Any
 
@@ -67,7 +66,7 @@ class BannerFastPath:
 @lru_cache(maxsize=1)
 def _script() -> tuple[bytes, str]:
     data = banner.SCRIPT.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()[:12]
+    return data, banner.script_version(data)
 
 
 def script_version() -> str:

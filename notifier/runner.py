@@ -57,7 +57,7 @@ def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subproce
         procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env)
     procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                   f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
-                                  "notifier:create_app()"], env)
+                                  "--no-control-socket", "notifier:create_app()"], env)
     # The banner has a worker of its own so it never waits behind a long SMS batch.
     procs["worker-banner"] = _spawn("banner worker", ["notifier", "worker", "--queues",
                                                       "banner,control"], env)
@@ -105,10 +105,30 @@ def run() -> None:
         db.upgrade(str(cfg["DATABASE_URL"]))
         seeded = _seed_demo(cfg)
         procs = _children(cfg, dict(os.environ))
+        _wait_ready(cfg, procs)
         _announce(cfg, seeded)
         _supervise(procs)
     finally:
         _stop(procs, valkey)
+
+
+def _wait_ready(cfg: dict[str, object], procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Wait until the console (and the sandbox) answer, so the printed URL works when read."""
+    import urllib.request
+
+    urls = [f"http://{cfg['HOST']}:{cfg['PORT']}/healthz"]
+    if "sandbox" in procs:
+        urls.append(f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}/sandbox/")
+    deadline = time.monotonic() + 60
+    for url in urls:
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in procs.values()):
+                return  # _supervise reports which one stopped
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
 
 
 def _announce(cfg: dict[str, object], seeded: str | None) -> None:

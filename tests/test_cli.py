@@ -230,3 +230,50 @@ def test_variable_errors_name_the_var_and_what_it_takes(env: dict[str, str], dem
     assert "takes one of phones (our phone numbers work again)" in choice.output
     shown = runner.invoke(main, ["templates", "show", "update"])
     assert shown.exit_code == 0 and "--var status=...  Status (required)" in shown.output
+
+
+def test_a_lost_password_can_be_reset_and_status_without_an_id_gives_an_overview(
+        app: Flask, env: dict[str, str], demo: Any) -> None:
+    from click.testing import CliRunner
+
+    from notifier.cli import main
+
+    runner = CliRunner()
+    listed = runner.invoke(main, ["users", "list"])
+    assert "operator@solvik.example" in listed.output and "operator" in listed.output
+    reset = runner.invoke(main, ["users", "password", "operator@solvik.example"],
+                          input="a-new-long-password\na-new-long-password\n")
+    assert reset.exit_code == 0 and "new password set" in reset.output
+    client = app.test_client()
+    from .conftest import AuthActions
+
+    assert AuthActions(client).login("operator@solvik.example",
+                                     "a-new-long-password").status_code == 302
+    unknown = runner.invoke(main, ["users", "password", "nobody@example.se"],
+                            input="a-new-long-password\na-new-long-password\n")
+    assert unknown.exit_code == 2 and "notifier users list" in unknown.output
+
+    runner.invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel", "--yes"])
+    overview = runner.invoke(main, ["status"])
+    assert "incident 1 open: " in overview.output
+    assert re.search(r"notice 1 +phone-lines-down +sending +incident 1 +94 deliveries",
+                     overview.output), overview.output
+
+
+def test_a_finished_drill_closes_its_incident(app: Flask, env: dict[str, str], demo: Any,
+                                              worker: Any) -> None:
+    from click.testing import CliRunner
+
+    from notifier.cli import main
+    from notifier.models import Incident
+
+    worker()
+    out = CliRunner().invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
+                                    "--segment", "staff", "--drill", "--yes", "--wait"])
+    assert out.exit_code == 0, out.output
+    from .conftest import wait_until
+
+    def closed() -> bool:
+        with app.app_context():
+            return db.session().get(Incident, 1).state == "closed"  # type: ignore[union-attr]
+    wait_until(closed, timeout=30, what="the drill's incident to close")
