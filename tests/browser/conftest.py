@@ -270,3 +270,16 @@ def page(browser: Browser, problems: Problems) -> Iterator[Page]:
         problems.console.append(f"{calls} console call(s) from page scripts")
     if problems.console or problems.page:
         pytest.fail(f"console: {problems.console}\npage errors: {problems.page}", pytrace=False)
+
+
+@pytest.fixture
+def live(app: Any) -> Iterator[str]:
+    """Serve the real notifier on a free local port (another origin than the `site` pages)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_port}"
+    server.shutdown()
+    thread.join(5)

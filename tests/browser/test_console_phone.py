@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +9,6 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from notifier import db, dispatch
 from notifier.models import Delivery, Notice
@@ -19,16 +16,6 @@ from notifier.models import Delivery, Notice
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
-
-@pytest.fixture
-def live(app: Flask) -> Iterator[str]:
-    """Serve the app on a free local port for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.fixture

@@ -1,14 +1,11 @@
 """A web team pastes the README snippet into a plain page on another origin: the banner shows."""
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from notifier import audit, banner, contacts, db, dispatch
 
@@ -17,16 +14,6 @@ from .conftest import Site
 pytestmark = pytest.mark.browser
 CARD = "[data-notifier-banner] >> [role]"
 
-
-@pytest.fixture
-def notifier_url(app: Flask) -> Iterator[str]:
-    """Serve the real notifier on a free local port (another origin than the host page)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 def _outage(app: Flask) -> None:
@@ -39,7 +26,7 @@ def _outage(app: Flask) -> None:
             banner.publish(s)
 
 
-def _readme_snippet(notifier_url: str) -> str:
+def _readme_snippet(live: str) -> str:
     import re
     from pathlib import Path
 
@@ -47,18 +34,18 @@ def _readme_snippet(notifier_url: str) -> str:
     snippet = re.search(r'<script async src="(https://notifier\.example\.se/banner\.js)"></script>',
                         readme)
     assert snippet, "the README no longer shows the one-line snippet"
-    return snippet.group(1).replace("https://notifier.example.se", notifier_url)
+    return snippet.group(1).replace("https://notifier.example.se", live)
 
 
 @pytest.mark.parametrize("lang, headline, link", [
     ("sv", "020", "Växel 08-123 45 67"), ("en", "020", "Switchboard +46 8 123 45 67")])
 def test_the_readme_snippet_shows_the_live_banner_in_the_page_language(
-        app: Flask, demo: Any, notifier_url: str, site: Site, page: Page, problems: Any,
+        app: Flask, demo: Any, live: str, site: Site, page: Page, problems: Any,
         lang: str, headline: str, link: str) -> None:
     _outage(app)
-    host = site.page(lang=lang, script=_readme_snippet(notifier_url),
-                     csp=f"default-src 'none'; script-src {notifier_url}; "
-                         f"connect-src {notifier_url}")
+    host = site.page(lang=lang, script=_readme_snippet(live),
+                     csp=f"default-src 'none'; script-src {live}; "
+                         f"connect-src {live}")
     page.goto(host)
     expect(page.locator(CARD)).to_be_visible()
     assert headline in page.locator(CARD).inner_text()
@@ -70,11 +57,11 @@ def test_the_readme_snippet_shows_the_live_banner_in_the_page_language(
 
 
 def test_a_contact_channel_marked_down_leaves_the_banner_at_the_next_check(
-        app: Flask, demo: Any, notifier_url: str, site: Site, page: Page) -> None:
+        app: Flask, demo: Any, live: str, site: Site, page: Page) -> None:
     _outage(app)
-    host = site.page(lang="sv", attrs={"interval": "5"}, script=_readme_snippet(notifier_url),
-                     csp=f"default-src 'none'; script-src {notifier_url}; "
-                         f"connect-src {notifier_url}")
+    host = site.page(lang="sv", attrs={"interval": "5"}, script=_readme_snippet(live),
+                     csp=f"default-src 'none'; script-src {live}; "
+                         f"connect-src {live}")
     page.goto(host)
     expect(page.locator(f"{CARD} a")).to_have_count(3)
     with app.app_context(), db.transaction() as s:

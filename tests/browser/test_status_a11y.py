@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Page
-from werkzeug.serving import make_server
 
 from ..test_status import outage, update
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def live(app: Flask) -> Iterator[str]:
-    """Serve the app on a free local port for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
