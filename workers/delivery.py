@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from notifier import control, db, dispatch, queues
@@ -254,19 +254,33 @@ def record(outcomes: Sequence[Outcome], token: str, limiter: RateLimiter | None 
             if o.retry_after and limiter is not None:
                 limiter.pause(o.retry_after)
     owned = Claim(token).owned()
+    singles: dict[str, list[dict[str, Any]]] = {}
     with db.transaction() as s:
         for (status, pid, code, err, nxt), ids in groups.items():
-            values: dict[str, Any] = {"status": status, "provider_id": pid, "error_code": code,
-                                      "error": err, "next_attempt_at": nxt, "lease_until": None,
-                                      "updated_at": now}
-            if status == DeliveryStatus.SENT.value:
-                values["sent_at"] = now
-            s.execute(update(Delivery).where(Delivery.id.in_(ids), owned).values(**values))
+            if len(ids) == 1:  # a provider id of its own: batched below, one statement per status
+                singles.setdefault(status, []).append(
+                    {"b_id": ids[0], "b_pid": pid, "b_code": code, "b_err": err, "b_next": nxt})
+                continue
+            s.execute(update(Delivery).where(Delivery.id.in_(ids), owned)
+                      .values(**_values(status, now, pid, code, err, nxt)))
+        for status, params in singles.items():
+            values = _values(status, now, bindparam("b_pid"), bindparam("b_code"),
+                             bindparam("b_err"), bindparam("b_next"))
+            s.connection().execute(update(Delivery).where(Delivery.id == bindparam("b_id"), owned)
+                                   .values(**values), params)
         if opted_out:
             subs = select(Delivery.subscription_id).where(Delivery.id.in_(opted_out))
             s.execute(update(Subscription).where(Subscription.id.in_(subs))
                       .values(status="opted_out", updated_at=now))
         _give_up(s, retried, now)
+
+
+def _values(status: str, now: datetime, pid: Any, code: Any, err: Any, nxt: Any) -> dict[str, Any]:
+    values = {"status": status, "provider_id": pid, "error_code": code, "error": err,
+              "next_attempt_at": nxt, "lease_until": None, "updated_at": now}
+    if status == DeliveryStatus.SENT.value:
+        values["sent_at"] = now
+    return values
 
 
 def _transition(o: Outcome, now: datetime, attempt: int) -> tuple[Any, ...]:

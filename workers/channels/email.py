@@ -123,7 +123,7 @@ class EmailAdapter:
         """Send one request; split a refused (400) batch in halves to isolate bad addresses."""
         answer = self._post(batch)
         if isinstance(answer, str):
-            return [Outcome(m.delivery_id, Result.SENT, provider_id=f"{answer}.{m.delivery_id}")
+            return [Outcome(m.delivery_id, Result.SENT, provider_id=answer)
                     for m in batch]
         if answer.status == 400 and answer.per_recipient and len(batch) > 1:
             half = len(batch) // 2
