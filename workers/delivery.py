@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
@@ -81,7 +81,7 @@ class LeaseKeeper:
         self.every = max(0.2, float(app.config["LEASE_SECONDS"]) / 3)
         self.thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
 
-    def __enter__(self) -> LeaseKeeper:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dtm
 import logging
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import Bot
 from telegram.error import (
@@ -66,39 +67,42 @@ class TelegramAdapter:
         self._base_url = f"{settings.api_url or REAL_API}/bot"
         self._concurrency = max(1, concurrency)
         self._timeout = timeout
+        self._thread: _LoopThread | None = None
+        self._bot_ready: Bot | None = None
 
     def send(self, messages: Sequence[Message]) -> list[Outcome]:
         """Send every message; return one outcome per message, in order."""
         if not messages:
             return []
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self._send_all(messages))
-        # Called from code that already runs an event loop in this thread (an async server,
-        # a test harness): run ours on a thread of its own instead of failing.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, self._send_all(messages)).result()
+        outcomes: list[Outcome] = self._loop().run(self._send_all(messages))
+        return outcomes
+
+    def _loop(self) -> _LoopThread:
+        # One event loop (on a thread of its own) and one Bot for the adapter's life: a batch
+        # sends many small chunks, and a Bot per chunk would cost a getMe and a new connection
+        # pool each time. The Bot lives and dies on that one loop, as httpx pools require.
+        if self._thread is None:
+            self._thread = _LoopThread()
+        return self._thread
 
     def _bot(self) -> Bot:
-        # A fresh Bot (and connection pool) per event loop: httpx pools are bound to their loop.
         t = self._timeout
         request = HTTPXRequest(connection_pool_size=self._concurrency + 1, read_timeout=t,
                                write_timeout=t, connect_timeout=t, pool_timeout=t)
         return Bot(self._token, base_url=self._base_url, request=request)
 
     async def _send_all(self, messages: Sequence[Message]) -> list[Outcome]:
-        bot = self._bot()
-        try:
-            await bot.initialize()  # getMe: checks the token once for the whole batch
-        except TelegramError as exc:
-            log.warning("telegram bot could not start: %s", type(exc).__name__)
-            return [classify(m.delivery_id, exc) for m in messages]
-        try:
-            gate = asyncio.Semaphore(self._concurrency)
-            return list(await asyncio.gather(*(self._send_one(bot, gate, m) for m in messages)))
-        finally:
-            await bot.shutdown()
+        if self._bot_ready is None:
+            bot = self._bot()
+            try:
+                await bot.initialize()  # getMe: checks the token once for the adapter's life
+            except TelegramError as exc:
+                log.warning("telegram bot could not start: %s", type(exc).__name__)
+                return [classify(m.delivery_id, exc) for m in messages]
+            self._bot_ready = bot
+        gate = asyncio.Semaphore(self._concurrency)
+        return list(await asyncio.gather(*(self._send_one(self._bot_ready, gate, m)
+                                           for m in messages)))
 
     async def _send_one(self, bot: Bot, gate: asyncio.Semaphore, message: Message) -> Outcome:
         async with gate:
@@ -113,4 +117,34 @@ class TelegramAdapter:
                        provider_id=f"{sent.chat.id}:{sent.message_id}")
 
     def close(self) -> None:
-        """Release connections (each send() closes its own pool; nothing is held between)."""
+        """Shut the Bot down on its loop and stop the loop's thread."""
+        if self._thread is None:
+            return
+        if self._bot_ready is not None:
+            bot, self._bot_ready = self._bot_ready, None
+            try:
+                self._thread.run(bot.shutdown())
+            except Exception:
+                log.debug("telegram bot shutdown failed", exc_info=True)
+        self._thread.stop()
+        self._thread = None
+
+
+class _LoopThread:
+    """An asyncio event loop running on a daemon thread; coroutines are submitted to it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-loop",
+                                       daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        """Run a coroutine on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        """Stop and close the loop."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
