@@ -53,7 +53,7 @@ def test_every_alert_of_an_incident_validates(app: Flask, client: FlaskClient, d
     hrefs = index.findall("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}link")
     assert len(hrefs) == len(notices)
     for link in hrefs:
-        path = link.get("href").removeprefix("http://127.0.0.1:8000")
+        path = link.get("href").removeprefix(app.config["PUBLIC_URL"])
         schema.assertValid(etree.fromstring(client.get(path).data))
 
 
@@ -69,7 +69,7 @@ def test_first_alert_is_an_alert_with_severity_and_working_contacts(
     assert "020" in (sv.findtext(f"{CAP}headline") or "")
     assert "tel:+4681234567" in (sv.findtext(f"{CAP}instruction") or "")
     assert "Switchboard +46 8 123 45 67" in (en.findtext(f"{CAP}instruction") or "")
-    assert en.findtext(f"{CAP}web") == "http://127.0.0.1:8000/status?lang=en"
+    assert en.findtext(f"{CAP}web") == f"{app.config['PUBLIC_URL']}/status?lang=en"
 
 
 def test_update_references_the_original(app: Flask, client: FlaskClient, demo: Any,

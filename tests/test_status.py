@@ -166,13 +166,13 @@ def test_atom_feed_parses_and_lists_notices(app: Flask, client: FlaskClient, dem
     assert feed.tag == f"{ATOM}feed"
     entries = feed.findall(f"{ATOM}entry")
     assert [e.findtext(f"{ATOM}id") for e in entries] == [
-        f"http://127.0.0.1:8000/status#notice-{n.id}" for n in (later, notice)]
+        f"{app.config['PUBLIC_URL']}/status#notice-{n.id}" for n in (later, notice)]
     assert "020" in (entries[1].findtext(f"{ATOM}title") or "")
     english = ET.fromstring(client.get("/feed.atom?lang=en").data)
     assert "Update on the disruption" in (english.find(f"{ATOM}entry/{ATOM}title").text or "")
     index = ET.fromstring(client.get("/cap.atom").data)
     hrefs = [e.find(f"{ATOM}link").get("href") for e in index.findall(f"{ATOM}entry")]
-    assert hrefs == [f"http://127.0.0.1:8000/cap/{n.id}.xml" for n in (later, notice)]
+    assert hrefs == [f"{app.config['PUBLIC_URL']}/cap/{n.id}.xml" for n in (later, notice)]
 
 
 STATUSPAGE_PAGE = {"id", "name", "url", "time_zone", "updated_at"}
