@@ -99,20 +99,27 @@ def run() -> None:
     instance = Path(str(cfg["INSTANCE_DIR"]))
     instance.mkdir(parents=True, exist_ok=True)
     _preflight(cfg)
+    # Ctrl-C at any moment, even while starting, ends in the same orderly stop below.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     valkey = embedded.start(instance) if cfg["REDIS_EMBEDDED"] else None
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         db.upgrade(str(cfg["DATABASE_URL"]))
         seeded = _seed_demo(cfg)
-        procs = _children(cfg, dict(os.environ))
-        _wait_ready(cfg, procs)
-        _announce(cfg, seeded)
-        _supervise(procs)
+        if not stop.is_set():
+            procs = _children(cfg, dict(os.environ))
+            _wait_ready(cfg, procs, stop)
+        if not stop.is_set():
+            _announce(cfg, seeded)
+            _supervise(procs, stop)
     finally:
         _stop(procs, valkey)
 
 
-def _wait_ready(cfg: dict[str, object], procs: dict[str, subprocess.Popen[bytes]]) -> None:
+def _wait_ready(cfg: dict[str, object], procs: dict[str, subprocess.Popen[bytes]],
+                stop: threading.Event) -> None:
     """Wait until the console (and the sandbox) answer, so the printed URL works when read."""
     import urllib.request
 
@@ -121,7 +128,7 @@ def _wait_ready(cfg: dict[str, object], procs: dict[str, subprocess.Popen[bytes]
         urls.append(f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}/sandbox/")
     deadline = time.monotonic() + 60
     for url in urls:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             if any(p.poll() is not None for p in procs.values()):
                 return  # _supervise reports which one stopped
             try:
@@ -154,10 +161,7 @@ def _announce(cfg: dict[str, object], seeded: str | None) -> None:
     print("\n".join(steps), flush=True)
 
 
-def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+def _supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event) -> None:
     while not stop.wait(0.5):
         for name, proc in procs.items():
             if proc.poll() is not None:

@@ -140,3 +140,14 @@ def test_a_killed_run_leaves_nothing_behind_and_the_next_run_recovers(
     again.wait_ready()
     again.proc.send_signal(signal.SIGINT)
     assert again.proc.wait(30) == 0
+
+
+def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path, up_env: dict[str, str]) -> None:
+    run = Run(tmp_path, up_env)
+    wait_until(lambda: "started web" in run.output or run.proc.poll() is not None, timeout=90,
+               what="the first processes to start")
+    run.proc.send_signal(signal.SIGINT)
+    assert run.proc.wait(30) == 0, run.output
+    assert "Traceback" not in run.output
+    wait_until(lambda: not any(_alive(pid) for pid in run.children()), timeout=15,
+               what="every child process to stop")
