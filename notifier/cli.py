@@ -17,10 +17,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def app() -> Flask:
-    """Create the app for one CLI command."""
+    """Create the app for one CLI command; its connections close when the command ends."""
     from . import create_app
 
-    return create_app()
+    a = create_app()
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(lambda: _close(a))
+    return a
+
+
+def _close(a: Flask) -> None:
+    a.extensions["notifier.engine"].dispose()
+    conn = a.extensions.get("notifier.redis")
+    if conn is not None:
+        conn.close()
 
 
 def fails_clearly(fn: F) -> F:

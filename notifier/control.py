@@ -84,10 +84,14 @@ def reroute(s: Session, notice: Notice, delivery_ids: Any, to_channel: str) -> i
                                  target.channel == to_channel, target.status == "active"))
               .where(Delivery.id.in_(delivery_ids), ~already)
               .group_by(target.address))
-    result = s.execute(insert(Delivery).from_select(
+    s.execute(insert(Delivery).from_select(
         ["notice_id", "channel", "address", "language", "subscription_id", "status",
          "fallback_of"], source))
-    return db.rowcount(result)
+    # Counted, not taken from the driver: PostgreSQL reports -1 for this INSERT ... SELECT.
+    created = aliased(Delivery)
+    return int(s.scalar(select(func.count()).select_from(created).where(
+        created.notice_id == notice.id, created.channel == to_channel,
+        created.fallback_of.in_(delivery_ids))) or 0)
 
 
 def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str, who: str) -> tuple[int, int]:

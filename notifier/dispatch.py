@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from . import audience, audit, contacts, db, library
@@ -254,9 +254,11 @@ def plan(s: Session, notice: Notice) -> int:
     sel = audience.selection(channels, notice.segments).subquery()
     source = select(literal(notice.id), sel.c.channel, sel.c.address, sel.c[2], sel.c[3],
                     literal(DeliveryStatus.QUEUED.value))
-    result = s.execute(insert(Delivery).from_select(
+    s.execute(insert(Delivery).from_select(
         ["notice_id", "channel", "address", "language", "subscription_id", "status"], source))
-    return db.rowcount(result)
+    # Counted, not taken from the driver: PostgreSQL reports -1 for this INSERT ... SELECT.
+    return int(s.scalar(select(func.count()).select_from(Delivery)
+                        .where(Delivery.notice_id == notice.id)) or 0)
 
 
 def supersede(s: Session, notice: Notice) -> int:
