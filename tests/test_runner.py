@@ -32,10 +32,14 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+RUNS: list[Run] = []
+
+
 class Run:
     """One `notifier up` process with its output in a file."""
 
     def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        RUNS.append(self)
         self.log = folder / f"up-{len(list(folder.glob('up-*.log')))}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(notifier_cmd("up"), env=env, cwd=folder,
@@ -55,12 +59,29 @@ class Run:
     def wait_ready(self) -> None:
         def ready() -> bool:
             assert self.proc.poll() is None, f"notifier up exited:\n{self.output}"
+            if "notifier is running at" not in self.output:  # announced once all answer
+                return False
             try:
                 with urllib.request.urlopen(self.url("/readyz"), timeout=2) as resp:
                     return resp.status == 200
             except OSError:
                 return False
         wait_until(ready, timeout=90, what=f"the console at {self.url('/readyz')}")
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftover_runs() -> Iterator[None]:
+    """Stop a run a failed assertion left behind, so it cannot disturb the next test."""
+    yield
+    while RUNS:
+        run = RUNS.pop()
+        if run.proc.poll() is None:
+            run.proc.send_signal(signal.SIGINT)
+            try:
+                run.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                run.proc.kill()
+                run.proc.wait()
 
 
 @pytest.fixture
