@@ -321,7 +321,8 @@ class Bench:
         return "PostgreSQL" if self.server_url else "SQLite"
 
     def start(self) -> None:
-        from notifier import create_app, db, embedded
+        from notifier import create_app, db
+        from notifier.processes import embedded
 
         for name in list(os.environ):
             if name.startswith("NOTIFIER_"):
@@ -406,7 +407,8 @@ class Bench:
         """Accounts, contact channels and the approved template library; no subscribers."""
         from sqlalchemy import text
 
-        from notifier import db, demo
+        from notifier import db
+        from notifier.processes import demo
 
         with self.app.app_context():
             with db.transaction() as s:

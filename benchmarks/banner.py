@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ["--workers", "2", "--threads", "4", "--worker-class", "gthread",
             "--log-level", "warning"]
 SEED = """
-from notifier import banner, create_app, db, demo
+from notifier import banner, create_app, db
+from notifier.processes import demo
 from notifier.dispatch import NoticeRequest, confirm
 db.upgrade(db_url)
 app = create_app()

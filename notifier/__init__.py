@@ -11,7 +11,8 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import auth, banner, config, console, db, editor, public, queues, status, webhooks
+    from . import banner, config, db, queues
+    from .web import auth, console, editor, public, status, webhooks
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())

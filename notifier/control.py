@@ -152,5 +152,5 @@ def act(notice_id: int, action: str, who: str, source: str = "", target: str = "
     if action in ("resume", "reroute"):
         with db.transaction() as s:
             enqueue_queued(s, _notice(s, notice_id))
-    queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    queues.publish_banner_soon()
     return message

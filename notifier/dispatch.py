@@ -297,7 +297,7 @@ def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
     q = queues.queue(channel)
     ranges = id_ranges(ids, batch_size(channel, current_app.config["RATES"][channel]))
     for first, last in ranges:
-        q.enqueue("workers.jobs.deliver_batch", notice_id, channel, first, last,
+        q.enqueue(queues.DELIVER_BATCH, notice_id, channel, first, last,
                   description=f"notice {notice_id} {channel} {first}-{last}")
     return len(ranges)
 
@@ -310,9 +310,9 @@ def enqueue(s: Session, notice: Notice) -> int:
     jobs = enqueue_queued(s, notice)
     if notice.state == "scheduled" and notice.scheduled_at is not None:
         # RQ's scheduler starts it on time; the reconciler starts it too if Redis lost the job.
-        queues.queue("control").enqueue_at(notice.scheduled_at, "workers.jobs.start_scheduled")
+        queues.queue("control").enqueue_at(notice.scheduled_at, queues.START_SCHEDULED)
         return 0
-    queues.queue("banner").enqueue("workers.jobs.publish_banner")
+    queues.publish_banner_soon()
     return jobs
 
 

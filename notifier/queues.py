@@ -8,6 +8,11 @@ from rq import Queue
 QUEUE_NAMES = ("banner", "control", "sms", "email", "telegram")
 JOB_TIMEOUT = 600
 
+# The jobs, by name: the domain enqueues them without importing the queue runtime (workers/).
+DELIVER_BATCH = "workers.jobs.deliver_batch"
+PUBLISH_BANNER = "workers.jobs.publish_banner"
+START_SCHEDULED = "workers.jobs.start_scheduled"
+
 
 def connect(url: str) -> Redis:
     """Open a Redis connection from a redis:// or unix:// URL."""
@@ -31,3 +36,8 @@ def redis() -> Redis:
 def queue(name: str) -> Queue:
     """Return the RQ queue of that name."""
     return Queue(name, connection=redis(), default_timeout=JOB_TIMEOUT)
+
+
+def publish_banner_soon() -> None:
+    """Ask the banner worker to recompute and export the public banner."""
+    queue("banner").enqueue(PUBLISH_BANNER)

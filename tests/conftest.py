@@ -21,7 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from notifier import create_app, db, embedded
+from notifier import create_app, db
+from notifier.processes import embedded
 from notifier.sandbox.client import SandboxClient
 from notifier.sandbox.server import SandboxServer, start_in_thread
 
@@ -160,7 +161,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def demo(app: Flask) -> Any:
     """Seed the demo company (accounts, contact channels, templates, subscribers)."""
-    from notifier import demo as demo_data
+    from notifier.processes import demo as demo_data
 
     with app.app_context(), db.transaction() as s:
         return demo_data.seed(s, "correct-horse-battery")

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from notifier import audience, contacts, db, demo, dispatch, library, versions
+from notifier import audience, contacts, db, dispatch, library, versions
 from notifier.audience import AddressError
 from notifier.errors import NotifierError
 from notifier.models import (
@@ -19,6 +19,7 @@ from notifier.models import (
     TemplateVersion,
     User,
 )
+from notifier.processes import demo
 
 HEADER = "external_id,name,language,phone,email,telegram_chat_id,segments\n"
 

@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from werkzeug.security import check_password_hash
 
-from notifier import auth, contacts, db, demo
+from notifier import accounts, contacts, db
 from notifier.models import ContactChannel, User
+from notifier.processes import demo
 
 from .conftest import AuthActions
 
@@ -24,7 +25,7 @@ def make_user(app: Flask) -> MakeUser:
     def make(role: str) -> str:
         email = f"{role}@solvik.example"
         with app.app_context(), db.transaction() as s:
-            auth.create_user(s, email, role, PASSWORD)
+            accounts.create_user(s, email, role, PASSWORD)
         return email
     return make
 
@@ -135,7 +136,7 @@ def test_logout_ends_the_session(client: FlaskClient, auth: AuthActions,
 def test_the_password_is_stored_only_as_a_salted_hash(app: Flask, make_user: MakeUser) -> None:
     make_user("viewer")
     with app.app_context(), db.transaction() as s:
-        auth.create_user(s, "twin@solvik.example", "viewer", PASSWORD)
+        accounts.create_user(s, "twin@solvik.example", "viewer", PASSWORD)
         rows = s.execute(text('SELECT email, password_hash FROM "user"'))
         stored: dict[str, str] = {email: hashed for email, hashed in rows}
     first, second = stored["viewer@solvik.example"], stored["twin@solvik.example"]
@@ -156,6 +157,6 @@ def test_create_user_refuses_with_a_clear_message(app: Flask, email: str, role: 
                                                   password: str, message: str) -> None:
     with app.app_context(), db.transaction() as s:
         s.add(User(email="viewer@solvik.example", role="viewer", password_hash="!"))
-    with app.app_context(), db.transaction() as s, pytest.raises(auth.AccountError) as exc:
-        auth.create_user(s, email, role, password)
+    with app.app_context(), db.transaction() as s, pytest.raises(accounts.AccountError) as exc:
+        accounts.create_user(s, email, role, password)
     assert str(exc.value) == message

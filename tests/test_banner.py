@@ -12,8 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from notifier import audience, banner, contacts, db, demo, dispatch, library, public, versions
+from notifier import audience, banner, contacts, db, dispatch, library, versions
 from notifier.models import Delivery, Incident, TemplateVersion, User, utcnow
+from notifier.processes import demo
+from notifier.web import public
 
 from .conftest import ROOT, wait_until
 

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from notifier import db, dispatch
-from notifier.console import duration
 from notifier.models import Notice
+from notifier.web.console import duration
 
 from .conftest import AuthActions
 

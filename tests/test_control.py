@@ -139,8 +139,7 @@ def test_send_the_rest_by_email_when_sms_is_down(app: Flask, demo: Any, sandbox:
 def test_a_provider_failing_everything_opens_the_circuit_and_the_operator_is_told(
         app: Flask, client: Any, auth: Any, demo: Any, sandbox: SandboxClient,
         worker: Any) -> None:
-    from notifier import queues
-    from workers import circuit
+    from notifier import circuit, queues
 
     sandbox.fault("sms", "error_5xx")
     worker()

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from notifier import db, dispatch
-from notifier.editor import form_fields
 from notifier.models import AuditEvent, Template, TemplateVersion
+from notifier.web.editor import form_fields
 
 from .conftest import AuthActions
 

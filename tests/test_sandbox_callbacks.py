@@ -16,13 +16,13 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from notifier.channels.base import Message
+from notifier.channels.email import EmailAdapter
+from notifier.channels.sms import SmsAdapter
 from notifier.config import SANDBOX_CREDENTIALS, ProviderSettings
 from notifier.sandbox.callbacks import is_loopback
 from notifier.sandbox.client import SandboxClient, SandboxClientError
 from notifier.sandbox.server import SandboxServer
-from workers.channels.base import Message
-from workers.channels.email import EmailAdapter
-from workers.channels.sms import SmsAdapter
 
 from .conftest import wait_until
 

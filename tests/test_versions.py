@@ -12,9 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from notifier import auth, contacts, db, demo, dispatch, versions
+from notifier import accounts, contacts, db, dispatch, versions
 from notifier.cli import main
 from notifier.models import Template, TemplateVersion, User
+from notifier.processes import demo
 
 from .conftest import AuthActions
 
@@ -29,7 +30,7 @@ def make_user(app: Flask) -> MakeUser:
     """Create a console account (role, email) that can log in with PASSWORD."""
     def make(role: str, email: str) -> User:
         with app.app_context(), db.transaction() as s:
-            return auth.create_user(s, email, role, PASSWORD)
+            return accounts.create_user(s, email, role, PASSWORD)
     return make
 
 

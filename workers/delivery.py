@@ -14,11 +14,10 @@ from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from notifier import control, db, dispatch, queues
+from notifier import circuit, control, db, dispatch, queues
+from notifier.channels import make_adapter
+from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
-from workers import circuit
-from workers.channels import make_adapter
-from workers.channels.base import ChannelAdapter, Message, Outcome, Result
 from workers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from notifier.channels.base import Message, Result
+from notifier.channels.email import EmailAdapter
 from notifier.config import ProviderSettings
 from notifier.sandbox.client import SandboxClient
-from workers.channels.base import Message, Result
-from workers.channels.email import EmailAdapter
 
 Settings = Callable[..., ProviderSettings]
 

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from notifier.channels.base import Message, Result
+from notifier.channels.sms import SmsAdapter, scrub
 from notifier.config import ProviderSettings
 from notifier.sandbox.client import SandboxClient
-from workers.channels.base import Message, Result
-from workers.channels.sms import SmsAdapter, scrub
 
 Settings = Callable[..., ProviderSettings]
 

@@ -5,10 +5,10 @@ from collections.abc import Callable
 
 import pytest
 
+from notifier.channels.base import Message, Result
+from notifier.channels.telegram import TelegramAdapter
 from notifier.config import ProviderSettings
 from notifier.sandbox.client import SandboxClient
-from workers.channels.base import Message, Result
-from workers.channels.telegram import TelegramAdapter
 
 Settings = Callable[..., ProviderSettings]
 

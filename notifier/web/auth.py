@@ -1,4 +1,4 @@
-"""Accounts, login, roles checked on the server, CSRF protection."""
+"""Login and logout, roles checked on the server, CSRF protection."""
 from __future__ import annotations
 
 import functools
@@ -21,12 +21,10 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
-from . import audit, db
-from .errors import NotifierError
-from .models import Role, User
+from .. import accounts, db
+from ..models import User
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -35,20 +33,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_PATHS = frozenset({"/banner.json", "/banner.js", "/status", "/feed.atom", "/cap.atom",
                           "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz"})
 PUBLIC_PREFIXES = ("/banner.", "/cap/")
-
-# What each role may do; admin may do everything.
-PERMISSIONS: dict[str, set[Role]] = {
-    "view": set(Role),
-    "send": {Role.OPERATOR, Role.ADMIN},
-    "contacts": {Role.OPERATOR, Role.ADMIN},
-    "edit": {Role.EDITOR, Role.ADMIN},
-    "approve": {Role.APPROVER, Role.ADMIN},
-    "admin": {Role.ADMIN},
-}
-
-
-class AccountError(NotifierError):
-    """An account could not be created or changed."""
 
 
 def init_app(app: Flask) -> None:
@@ -83,8 +67,7 @@ def _load_user() -> None:
 
 def can(permission: str, user: User | None = None) -> bool:
     """Tell whether the user (default: the logged-in one) holds a permission."""
-    user = user if user is not None else g.get("user")
-    return user is not None and Role(user.role) in PERMISSIONS[permission]
+    return accounts.may(user if user is not None else g.get("user"), permission)
 
 
 def require(permission: str) -> Callable[[F], F]:
@@ -99,36 +82,6 @@ def require(permission: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
         return wrapped  # type: ignore[return-value]
     return decorator
-
-
-def create_user(s: Session, email: str, role: str, password: str, name: str = "") -> User:
-    """Add an account; the password is stored only as a salted hash."""
-    email = email.strip().lower()
-    if role not in {r.value for r in Role}:
-        raise AccountError(f"Unknown role {role!r}: use one of {', '.join(r.value for r in Role)}.")
-    if "@" not in email:
-        raise AccountError(f"{email!r} is not an email address.")
-    if len(password) < 10:
-        raise AccountError("The password must be at least 10 characters long.")
-    if s.scalar(select(User).where(User.email == email)) is not None:
-        raise AccountError(f"An account for {email} exists already.")
-    user = User(email=email, role=role, name=name or email.split("@")[0],
-                password_hash=generate_password_hash(password))
-    s.add(user)
-    audit.record(s, "user.create", f"user:{email}", role=role)
-    return user
-
-
-def set_password(s: Session, email: str, password: str) -> User:
-    """Give an account a new password (stored only as a salted hash)."""
-    user = s.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise AccountError(f"No account for {email}. `notifier users list` shows the accounts.")
-    if len(password) < 10:
-        raise AccountError("The password must be at least 10 characters long.")
-    user.password_hash = generate_password_hash(password)
-    audit.record(s, "user.password", f"user:{user.email}")
-    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -23,10 +23,10 @@ from flask import (
 )
 from sqlalchemy import select
 
-from . import audit, contacts, control, db, dispatch, library, queues, versions
+from .. import audit, contacts, control, db, dispatch, library, queues, versions
+from ..errors import NotifierError
+from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
-from .errors import NotifierError
-from .models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
 
 bp = Blueprint("console", __name__)
 
@@ -103,7 +103,7 @@ def _globals() -> dict[str, Any]:
 
 def circuits() -> list[Any]:
     """Return the providers whose circuit is open (failing everything), for a warning."""
-    from workers import circuit
+    from .. import circuit
 
     try:
         states = [circuit.state(queues.redis(), p) for p in ("twilio", "sendgrid", "telegram")]
@@ -283,7 +283,7 @@ def contact_state(key: str) -> Any:
     except NotifierError as exc:
         flash(str(exc), "error")
     else:
-        queues.queue("banner").enqueue("workers.jobs.publish_banner")
+        queues.publish_banner_soon()
     return redirect(url_for("console.contact_list"))
 
 
@@ -291,7 +291,7 @@ def contact_state(key: str) -> Any:
 @require("view")
 def sandbox_inbox() -> str:
     """Show what each sandbox recipient received (nothing real was sent)."""
-    from .sandbox.client import SandboxClient
+    from ..sandbox.client import SandboxClient
 
     providers = current_app.config["PROVIDERS"]
     messages: list[dict[str, Any]] = []

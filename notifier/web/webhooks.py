@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import receipts, replies
-from .models import DeliveryStatus
-from .receipts import Receipt
+from .. import receipts, replies
+from ..models import DeliveryStatus
+from ..receipts import Receipt
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -287,8 +287,8 @@ def _telegram_reply(chat_id: str, language: str, text: str) -> None:
     answer is worth something only within seconds. Telegram waits for our response anyway, and
     the update is recorded first, so a retried update never answers twice.
     """
-    from workers.channels.base import Message, Result
-    from workers.channels.telegram import TelegramAdapter
+    from ..channels.base import Message, Result
+    from ..channels.telegram import TelegramAdapter
 
     adapter = TelegramAdapter(current_app.config["PROVIDERS"]["telegram"], concurrency=1,
                               timeout=TELEGRAM_REPLY_TIMEOUT)

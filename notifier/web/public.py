@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy import text
 
-from . import banner, db, queues
+from .. import banner, db, queues
 
 bp = Blueprint("public", __name__)
 

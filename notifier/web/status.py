@@ -10,8 +10,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import banner, cap, contacts, db, library
-from .models import ContactChannel, Incident, Notice, utcnow
+from .. import banner, cap, contacts, db, library
+from ..models import ContactChannel, Incident, Notice, utcnow
 
 bp = Blueprint("status", __name__)
 

@@ -24,11 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from . import contacts, db, library, versions
+from .. import contacts, db, library, versions
+from ..errors import NotifierError
+from ..models import LANGUAGES, Template, TemplateVersion
+from ..smsencoding import analyse
 from .auth import require
-from .errors import NotifierError
-from .models import LANGUAGES, Template, TemplateVersion
-from .smsencoding import analyse
 
 bp = Blueprint("editor", __name__, url_prefix="/templates")
 

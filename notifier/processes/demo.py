@@ -7,13 +7,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from . import audience, auth, contacts, versions
-from .contacts import ContactDefinition
-from .models import User
+from .. import accounts, audience, contacts, versions
+from ..contacts import ContactDefinition
+from ..models import User
 
 DOMAIN = "solvik.example"
 ROLES = ("admin", "operator", "editor", "approver", "viewer")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 CONTACTS = (
     ContactDefinition("kundservice", "phone", "Kundservice", "Customer service", "020-12 34 56"),
@@ -90,7 +90,7 @@ def seed(s: Session, password: str | None = None) -> DemoAccounts:
     password = password or secrets.token_urlsafe(12)
     users: dict[str, User] = {}
     for role in ROLES:
-        users[role] = auth.create_user(s, f"{role}@{DOMAIN}", role, password,
+        users[role] = accounts.create_user(s, f"{role}@{DOMAIN}", role, password,
                                        name=f"Demo {role}")
     s.flush()
     for definition in CONTACTS:
@@ -100,7 +100,7 @@ def seed(s: Session, password: str | None = None) -> DemoAccounts:
     s.flush()
     from sqlalchemy import select
 
-    from .models import TemplateVersion
+    from ..models import TemplateVersion
 
     for version in s.scalars(select(TemplateVersion).where(TemplateVersion.state == "draft")):
         versions.approve(s, version, approver, comment="Demo library, reviewed.")

@@ -12,7 +12,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .errors import NotifierError
+from ..errors import NotifierError
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Flask
-
-from . import config, db, embedded
-from .errors import NotifierError
+from .. import config, db
+from ..errors import NotifierError
+from . import embedded
 
 log = logging.getLogger("notifier.up")
 
@@ -81,7 +80,8 @@ def _seed_demo(cfg: dict[str, object]) -> str | None:
             return None
     finally:
         engine.dispose()
-    from . import create_app, demo
+    from .. import create_app
+    from . import demo
 
     app = create_app()
     with app.app_context(), db.transaction() as s:
@@ -187,26 +187,3 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]], valkey: subprocess.Popen[by
         except subprocess.TimeoutExpired:
             valkey.kill()
     print("notifier stopped", flush=True)
-
-
-def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> None:
-    """Run an RQ worker in this process with the reconciler loop beside it."""
-    from rq import SimpleWorker
-
-    from workers import context, reconciler
-
-    from . import queues
-
-    context.use_app(app)
-    with app.app_context():
-        conn = queues.redis()
-        worker = SimpleWorker([queues.queue(n) for n in queue_names], connection=conn)
-        reconciler_stop = threading.Event()
-        thread = threading.Thread(target=reconciler.run_forever,
-                                  args=(app, app.config["RECONCILE_EVERY"], reconciler_stop),
-                                  daemon=True)
-        thread.start()
-        try:
-            worker.work(with_scheduler=True, burst=burst, logging_level=app.config["LOG_LEVEL"])
-        finally:
-            reconciler_stop.set()

@@ -1,0 +1,198 @@
+"""Notices: send, follow, pause, resume, cancel, reroute."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+
+from ..errors import NotifierError
+from .base import app, fails_clearly
+from .templates import variable_help
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise NotifierError(f"--var {pair!r}: write NAME=VALUE.")
+        name, value = pair.split("=", 1)
+        values[name.strip()] = value
+    return values
+
+
+@click.command(help="Send a notice from an approved template.")
+@click.argument("template_key")
+@click.option("--var", "variables", multiple=True, help="NAME=VALUE (lists comma-separated)")
+@click.option("--segment", "segments", multiple=True, help="Segment key; several are a union")
+@click.option("--channels", default=None,
+              help="Comma-separated delivery channels [default: those of the incident's first "
+                   "notice with --incident, else sms,email,telegram,banner; a drill: no banner]")
+@click.option("--everyone", is_flag=True,
+              help="Every active subscription, even for a follow-up to an incident whose "
+                   "first notice went to some segments")
+@click.option("--incident", "incident_id", type=int, default=None, help="Add to an open incident")
+@click.option("--drill", is_flag=True, help="Send as a drill (never public)")
+@click.option("--fallback", "fallbacks", multiple=True,
+              help="FROM:TO, e.g. sms:email (failed SMS go by email) or telegram:sms (blocked)")
+@click.option("--at", "at", default=None, help="Send later: YYYY-MM-DD HH:MM, Swedish time")
+@click.option("--remind-at", default=None, help="Send it again as a reminder at this time")
+@click.option("--yes", is_flag=True, help="Confirm (required)")
+@click.option("--wait", is_flag=True, help="Wait until every delivery is done")
+@fails_clearly
+def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...],
+         channels: str | None, everyone: bool,
+         incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
+         remind_at: str | None, yes: bool, wait: bool) -> None:
+    from .. import audit, dispatch, library
+    from .. import db as database
+    from ..models import Notice
+
+    if not yes:
+        raise NotifierError("Add --yes to confirm that this notice goes out now.")
+    if any(":" not in f for f in fallbacks):
+        raise NotifierError("--fallback takes FROM:TO, e.g. sms:email.")
+    if everyone and segments:
+        raise NotifierError("--everyone and --segment contradict each other: use one.")
+    req = dispatch.NoticeRequest(template_key, _parse_vars(variables),
+                                 [c.strip() for c in channels.split(",") if c.strip()]
+                                 if channels else None,
+                                 [] if everyone else (list(segments) or None), drill, incident_id,
+                                 fallback=dict(f.split(":", 1) for f in fallbacks),
+                                 scheduled_at=dispatch.parse_local(at) if at else None)
+    a = app()
+    with a.app_context():
+        try:
+            with database.transaction() as s:
+                notices = dispatch.confirm_with_reminder(
+                    s, req, audit.actor(), dispatch.parse_local(remind_at) if remind_at else None)
+        except library.VariablesError as exc:
+            raise NotifierError(_explain(template_key, exc)) from None
+        for notice in notices:
+            with database.transaction() as s:
+                dispatch.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+            when = (f", scheduled for {notice.scheduled_at.astimezone(dispatch.STOCKHOLM):%Y-%m-%d %H:%M}"
+                    if notice.state == "scheduled" and notice.scheduled_at else "")
+            click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed{when}")
+        if wait:
+            if notices[0].state == "scheduled":
+                raise NotifierError("--wait cannot wait for a scheduled notice; "
+                                    f"use `notifier status {notices[0].id}` later.")
+            sys.exit(_wait(notices[0].id))
+
+
+def _explain(key: str, exc: Any) -> str:
+    """Turn a VariablesError into lines naming each --var and what it takes."""
+    from .. import db as database
+    from .. import dispatch, library
+
+    s = database.session()
+    spec = library.parse_spec(dispatch.approved_version(s, key).content)
+    lines = ["the values do not fit the template:"]
+    for name, message in exc.errors.items():
+        known = {v.name: v for v in spec.variables}
+        hint = (f"takes {variable_help(s, known[name])}" if name in known else
+                f"fields of {key}: {', '.join(known) or 'none'}")
+        lines.append(f"  --var {name}=...: {message} ({hint})")
+    return "\n".join(lines)
+
+
+def _wait(notice_id: int) -> int:
+    from .. import db as database
+    from .. import dispatch
+
+    while True:
+        with database.transaction() as s:
+            counts = dispatch.progress(s, notice_id)
+        if dispatch.is_finished(counts):
+            _print_counts(counts)
+            failed = sum(per.get("failed", 0) for per in counts.values())
+            return 1 if failed else 0
+        time.sleep(0.5)
+
+
+def _overview(s: Any) -> None:
+    from sqlalchemy import select
+
+    from .. import dispatch
+    from ..models import Incident, Notice
+
+    incidents = s.scalars(select(Incident).where(Incident.state == "open").order_by(Incident.id))
+    for inc in incidents:
+        click.echo(f"incident {inc.id} open{' (drill)' if inc.drill else ''}: {inc.title}")
+    for n in s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)):
+        counts = dispatch.progress(s, n.id)
+        total = sum(sum(per.values()) for per in counts.values())
+        click.echo(f"notice {n.id:<5} {n.template_key:22} {n.state:11} incident {n.incident_id:<4} "
+                   f"{total} deliveries{' DRILL' if n.drill else ''}")
+
+
+def _print_counts(counts: dict[str, dict[str, int]]) -> None:
+    for channel in sorted(counts):
+        detail = ", ".join(f"{status} {n}" for status, n in sorted(counts[channel].items()))
+        click.echo(f"{channel:9} {detail}")
+
+
+def _control(notice_id: int, action: str, source: str = "", target: str = "email") -> None:
+    from .. import audit, control
+
+    with app().app_context():
+        click.echo(control.act(notice_id, action, audit.actor(), source, target))
+
+
+@click.command(help="Pause a notice being sent (resume goes on where it stopped).")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def pause(notice_id: int) -> None:
+    _control(notice_id, "pause")
+
+
+@click.command(help="Resume a paused notice.")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def resume(notice_id: int) -> None:
+    _control(notice_id, "resume")
+
+
+@click.command(help="Cancel what is not yet sent of a notice.")
+@click.argument("notice_id", type=int)
+@fails_clearly
+def cancel(notice_id: int) -> None:
+    _control(notice_id, "cancel")
+
+
+@click.command(help="Send what is unsent on one delivery channel by another instead.")
+@click.argument("notice_id", type=int)
+@click.option("--from", "source", required=True, type=click.Choice(["sms", "email", "telegram"]))
+@click.option("--to", "target", default="email", show_default=True,
+              type=click.Choice(["sms", "email", "telegram"]))
+@fails_clearly
+def reroute(notice_id: int, source: str, target: str) -> None:
+    _control(notice_id, "reroute", source, target)
+
+
+@click.command(help="Show a notice's progress per delivery channel and status; without an id, "
+                   "the open incidents and the latest notices.")
+@click.argument("notice_id", type=int, required=False)
+@fails_clearly
+def status(notice_id: int | None) -> None:
+    from .. import db as database
+    from .. import dispatch
+    from ..models import Notice
+
+    with app().app_context(), database.transaction() as s:
+        if notice_id is None:
+            _overview(s)
+            return
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise NotifierError(f"No notice {notice_id}.")
+        click.echo(f"notice {notice.id} {notice.template_key} ({notice.state}), "
+                   f"incident {notice.incident_id}, by {notice.created_by}")
+        first, last = dispatch.timestamps(s, notice_id)
+        if first and last:
+            fmt = "%Y-%m-%d %H:%M:%S"
+            click.echo(f"first sent {first.astimezone(dispatch.STOCKHOLM):{fmt}}, "
+                       f"last sent {last.astimezone(dispatch.STOCKHOLM):{fmt}} (Swedish time)")
+        _print_counts(dispatch.progress(s, notice_id))

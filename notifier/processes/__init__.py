@@ -1,0 +1,1 @@
+"""The process side: `notifier up`, the embedded Valkey, the demo seed."""
