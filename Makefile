@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint bench clean help
+.PHONY: run test install lint bench translations clean help
 
 help:
 	@echo "make run    start the notifier (console, workers, embedded Valkey, sandbox providers)"
 	@echo "make test   install the test extra and run the test suite"
 	@echo "make bench  run the benchmarks (prints figures; not part of make test)"
+	@echo "make translations  extract, update and compile the Swedish catalog"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check notifier workers tests || true
+
+# Extract the texts marked for translation, merge them into the Swedish catalog, compile it.
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o notifier/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel -q update -i notifier/translations/messages.pot -d notifier/translations -l sv --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d notifier/translations --statistics
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

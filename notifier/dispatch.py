@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, insert, literal, select, update
@@ -211,21 +210,6 @@ def start_due_and_enqueue() -> int:
         with db.transaction() as s:
             enqueue(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
     return len(ids)
-
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-def parse_local(text: str) -> datetime:
-    """Read a Swedish-time 'YYYY-MM-DD HH:MM' (or ISO with 'T') as an aware datetime."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise DispatchError(f"{text!r} is not a time: write YYYY-MM-DD HH:MM "
-                            "(Swedish time).") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=STOCKHOLM)
-    return moment.astimezone(UTC)
 
 
 def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Incident:

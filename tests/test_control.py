@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from notifier import audit, control, db, dispatch
+from notifier import audit, clock, control, db, dispatch
 from notifier.models import Notice, Subscription
 from notifier.sandbox.client import SandboxClient
 
@@ -200,7 +200,7 @@ def test_a_send_time_in_the_past_is_refused(app: Flask, demo: Any) -> None:
                                                                  match="in the past"):
         dispatch.confirm(s, dispatch.NoticeRequest(
             "phone-lines-down", {"contacts": ["vaxel"]}, ["sms"],
-            scheduled_at=dispatch.parse_local("2020-01-01 10:00")), "test")
+            scheduled_at=clock.parse_local("2020-01-01 10:00")), "test")
 
 
 def test_the_console_pauses_and_cancels_and_a_viewer_cannot(app: Flask, client: Any, auth: Any,

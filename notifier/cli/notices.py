@@ -45,7 +45,7 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
          remind_at: str | None, yes: bool, wait: bool) -> None:
-    from .. import audit, dispatch, library
+    from .. import audit, clock, dispatch, library
     from .. import db as database
     from ..models import Notice
 
@@ -60,19 +60,19 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                                  if channels else None,
                                  [] if everyone else (list(segments) or None), drill, incident_id,
                                  fallback=dict(f.split(":", 1) for f in fallbacks),
-                                 scheduled_at=dispatch.parse_local(at) if at else None)
+                                 scheduled_at=clock.parse_local(at) if at else None)
     a = app()
     with a.app_context():
         try:
             with database.transaction() as s:
                 notices = dispatch.confirm_with_reminder(
-                    s, req, audit.actor(), dispatch.parse_local(remind_at) if remind_at else None)
+                    s, req, audit.actor(), clock.parse_local(remind_at) if remind_at else None)
         except library.VariablesError as exc:
             raise NotifierError(_explain(template_key, exc)) from None
         for notice in notices:
             with database.transaction() as s:
                 dispatch.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
-            when = (f", scheduled for {notice.scheduled_at.astimezone(dispatch.STOCKHOLM):%Y-%m-%d %H:%M}"
+            when = (f", scheduled for {clock.local(notice.scheduled_at)} (Swedish time)"
                     if notice.state == "scheduled" and notice.scheduled_at else "")
             click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed{when}")
         if wait:
@@ -177,8 +177,8 @@ def reroute(notice_id: int, source: str, target: str) -> None:
 @click.argument("notice_id", type=int, required=False)
 @fails_clearly
 def status(notice_id: int | None) -> None:
+    from .. import clock, dispatch
     from .. import db as database
-    from .. import dispatch
     from ..models import Notice
 
     with app().app_context(), database.transaction() as s:
@@ -192,7 +192,6 @@ def status(notice_id: int | None) -> None:
                    f"incident {notice.incident_id}, by {notice.created_by}")
         first, last = dispatch.timestamps(s, notice_id)
         if first and last:
-            fmt = "%Y-%m-%d %H:%M:%S"
-            click.echo(f"first sent {first.astimezone(dispatch.STOCKHOLM):{fmt}}, "
-                       f"last sent {last.astimezone(dispatch.STOCKHOLM):{fmt}} (Swedish time)")
+            click.echo(f"first sent {clock.local(first, seconds=True)}, "
+                       f"last sent {clock.local(last, seconds=True)} (Swedish time)")
         _print_counts(dispatch.progress(s, notice_id))

@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -23,7 +22,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import audit, contacts, control, db, dispatch, library, queues, versions
+from .. import audit, clock, contacts, control, db, dispatch, library, queues, versions
 from ..errors import NotifierError
 from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
@@ -31,23 +30,16 @@ from .auth import require
 bp = Blueprint("console", __name__)
 
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
 @bp.app_template_filter("local")
-def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(moment: datetime | None) -> str:
     """Show a timestamp in Swedish time (the operators' clock)."""
-    if moment is None:
-        return "-"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(STOCKHOLM).strftime(fmt)
+    return clock.local(moment)
 
 
 @bp.app_template_filter("epoch_local")
 def epoch_local(seconds: float) -> str:
     """Show a Unix time in Swedish time."""
-    return local_time(datetime.fromtimestamp(seconds, tz=UTC), "%H:%M:%S")
+    return clock.local(datetime.fromtimestamp(seconds, tz=UTC))
 
 
 @bp.app_template_filter("phone")
@@ -151,7 +143,7 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
     return dispatch.NoticeRequest(
         key, values, form.getlist("channels"), form.getlist("segments"),
         drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None,
-        fallback=fallback, scheduled_at=dispatch.parse_local(at) if at else None)
+        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None)
 
 
 def preview_hash(preview: dispatch.Preview) -> str:
@@ -208,7 +200,7 @@ def send(key: str) -> Any:
     try:
         with db.transaction() as s:
             notices = dispatch.confirm_with_reminder(
-                s, req, audit.actor(), dispatch.parse_local(remind) if remind else None)
+                s, req, audit.actor(), clock.parse_local(remind) if remind else None)
     except NotifierError as exc:
         flash(str(exc), "error")
         return _form_page(key, req, {}, preview, status=422)
@@ -240,8 +232,8 @@ def notice_progress(notice_id: int) -> Any:
     counts = dispatch.progress(s, n.id)
     first, last = dispatch.timestamps(s, n.id)
     return jsonify(state=n.state, counts=counts, finished=dispatch.is_finished(counts),
-                   first_sent=local_time(first, "%H:%M:%S") if first else None,
-                   last_sent=local_time(last, "%H:%M:%S") if last else None)
+                   first_sent=clock.local(first, seconds=True) if first else None,
+                   last_sent=clock.local(last, seconds=True) if last else None)
 
 
 @bp.post("/notices/<int:notice_id>/<any(pause, resume, cancel, reroute):action>")
