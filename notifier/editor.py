@@ -27,8 +27,8 @@ from werkzeug.datastructures import MultiDict
 from . import contacts, db, library, versions
 from .auth import require
 from .errors import NotifierError
+from .library.smsencoding import analyse
 from .models import LANGUAGES, Template, TemplateVersion
-from .smsencoding import analyse
 
 bp = Blueprint("editor", __name__, url_prefix="/templates")
 
