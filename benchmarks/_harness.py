@@ -241,7 +241,7 @@ class _RateLimitMiddleware:
                     units = float(sum(len(p.get("to", []))
                                       for p in json.loads(raw)["personalizations"]))
                 else:  # Twilio's allowance counts segments
-                    from notifier.smsencoding import analyse
+                    from notifier.library.smsencoding import analyse
 
                     units = float(analyse(parse_qs(raw.decode())["Body"][0]).segments)
         if self._take(channel, units):

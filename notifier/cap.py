@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .library import TIMEZONE
+from .clock import ZONE
 from .models import Notice
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -54,7 +54,7 @@ def cap_time(moment: datetime) -> str:
     """Format a time as CAP wants it: Swedish local time with an explicit offset, no Z."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(TIMEZONE).isoformat(timespec="seconds")
+    return moment.astimezone(ZONE).isoformat(timespec="seconds")
 
 
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.smsencoding import SmsInfo, analyse, is_gsm, normalise_gsm, split
+from notifier.library.smsencoding import SmsInfo, analyse, is_gsm, normalise_gsm, split
 
 # Reference: Unicode's GSM0338.TXT, code -> code point, written out independently of the
 # module's table so a typo in one shows up as a disagreement.

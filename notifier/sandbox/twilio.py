@@ -11,7 +11,7 @@ from typing import Any
 import phonenumbers
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from notifier.smsencoding import analyse
+from notifier.library.smsencoding import analyse
 
 from .callbacks import Courier
 from .state import REQUEST_FAULT_KINDS, Fault, SandboxState

@@ -26,8 +26,8 @@ from werkzeug.datastructures import MultiDict
 
 from .. import contacts, db, library, versions
 from ..errors import NotifierError
+from ..library.smsencoding import analyse
 from ..models import LANGUAGES, Template, TemplateVersion
-from ..smsencoding import analyse
 from .auth import require
 
 bp = Blueprint("editor", __name__, url_prefix="/templates")

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .. import banner, cap, contacts, db, library
+from .. import banner, cap, clock, contacts, db, library
 from ..models import ContactChannel, Incident, Notice, utcnow
 
 bp = Blueprint("status", __name__)
@@ -51,14 +51,10 @@ UPDATE_STATUS = {"investigating": "investigating", "cause_found": "identified",
                  "partly_restored": "monitoring"}
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return _aware(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace(
+    return clock.to_local(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 
@@ -119,7 +115,7 @@ def _cached(body: bytes | str, mimetype: str, vary: bool = False) -> Response:
 
 def _when(moment: datetime, lang: str) -> dict[str, str]:
     shown = library.format_datetime(_aware(moment), lang)
-    return {"text": str(shown), "iso": _aware(moment).astimezone(library.TIMEZONE).isoformat()}
+    return {"text": str(shown), "iso": clock.to_local(moment).isoformat()}
 
 
 def _view(incident: Incident, lang: str) -> dict[str, Any]:
