@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from .errors import NotifierError
@@ -21,6 +22,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
 def aware(moment: datetime | None) -> datetime | None:
     """Return the moment as aware UTC (a naive value is taken as UTC, as the database stores it)."""
     if moment is None or moment.tzinfo is not None:
@@ -30,7 +35,7 @@ def aware(moment: datetime | None) -> datetime | None:
 
 def to_local(moment: datetime) -> datetime:
     """Return the moment in Swedish time."""
-    return (aware(moment) or moment).astimezone(ZONE)
+    return aware(moment).astimezone(ZONE)
 
 
 def local(moment: datetime | None, *, seconds: bool = False, empty: str = "-") -> str:

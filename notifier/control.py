@@ -7,10 +7,9 @@ from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from . import audit, db, dispatch
+from .deliveries import UNSENT, cancel_unsent
 from .errors import NotifierError
 from .models import CHANNELS, Delivery, DeliveryStatus, Notice, Subscription, utcnow
-
-UNSENT = (DeliveryStatus.QUEUED.value, DeliveryStatus.RETRY_WAIT.value)
 
 
 class ControlError(NotifierError):
@@ -22,15 +21,6 @@ def _notice(s: Session, notice_id: int) -> Notice:
     if notice is None:
         raise ControlError(f"No notice {notice_id}.")
     return notice
-
-
-def cancel_unsent(s: Session, notice_ids: Any, reason: str) -> int:
-    """Cancel the deliveries of these notices that have not gone out yet."""
-    result = s.execute(update(Delivery)
-                       .where(Delivery.notice_id.in_(notice_ids), Delivery.status.in_(UNSENT))
-                       .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow(),
-                               next_attempt_at=None, error=reason))
-    return db.rowcount(result)
 
 
 def pause(s: Session, notice_id: int, who: str) -> None:
@@ -118,21 +108,6 @@ def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str,
     return cancelled, created
 
 
-def enqueue_queued(s: Session, notice: Notice) -> int:
-    """Enqueue jobs for every queued delivery of a notice (after resume or reroute)."""
-    from flask import current_app
-
-    jobs = 0
-    # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
-    rates = current_app.config["RATES"]
-    for channel in sorted(CHANNELS, key=lambda c: -rates[c]):
-        ids = list(s.scalars(select(Delivery.id).where(
-            Delivery.notice_id == notice.id, Delivery.channel == channel,
-            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
-        jobs += dispatch.enqueue_ids(notice.id, channel, ids)
-    return jobs
-
-
 def act(notice_id: int, action: str, who: str, source: str = "", target: str = "email") -> str:
     """Run pause/resume/cancel/reroute in its own transaction, enqueue what it freed; say what happened."""
     from . import queues
@@ -151,6 +126,6 @@ def act(notice_id: int, action: str, who: str, source: str = "", target: str = "
             raise ControlError(f"Unknown action {action!r}.")
     if action in ("resume", "reroute"):
         with db.transaction() as s:
-            enqueue_queued(s, _notice(s, notice_id))
+            dispatch.enqueue_queued(s, _notice(s, notice_id))
     queues.publish_banner_soon()
     return message

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from . import audience, audit, contacts, db, library
+from .deliveries import cancel_unsent
 from .errors import NotifierError
 from .models import (
     CHANNELS,
@@ -247,8 +248,6 @@ def plan(s: Session, notice: Notice) -> int:
 
 def supersede(s: Session, notice: Notice) -> int:
     """Cancel what is still unsent of earlier notices of the same incident."""
-    from .control import cancel_unsent
-
     earlier = select(Notice.id).where(Notice.incident_id == notice.incident_id,
                                       Notice.id < notice.id)
     cancelled = cancel_unsent(s, earlier, "superseded by a later notice")
@@ -289,7 +288,6 @@ def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
 def enqueue(s: Session, notice: Notice) -> int:
     """Put batch jobs for the notice's queued deliveries and the banner on the queues."""
     from . import queues
-    from .control import enqueue_queued
 
     jobs = enqueue_queued(s, notice)
     if notice.state == "scheduled" and notice.scheduled_at is not None:
@@ -297,6 +295,19 @@ def enqueue(s: Session, notice: Notice) -> int:
         queues.queue("control").enqueue_at(notice.scheduled_at, queues.START_SCHEDULED)
         return 0
     queues.publish_banner_soon()
+    return jobs
+
+
+def enqueue_queued(s: Session, notice: Notice) -> int:
+    """Enqueue jobs for every queued delivery of a notice (after resume or reroute)."""
+    jobs = 0
+    # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
+    rates = current_app.config["RATES"]
+    for channel in sorted(CHANNELS, key=lambda c: -rates[c]):
+        ids = list(s.scalars(select(Delivery.id).where(
+            Delivery.notice_id == notice.id, Delivery.channel == channel,
+            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
+        jobs += enqueue_ids(notice.id, channel, ids)
     return jobs
 
 

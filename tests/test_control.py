@@ -96,7 +96,7 @@ def test_pause_holds_and_resume_goes_on_without_duplicates(
         with db.transaction() as s:
             control.resume(s, notice.id, "test")
         with db.transaction() as s:
-            control.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+            dispatch.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
     assert wait_until(lambda: _finished(app, notice.id), timeout=120) == {"sms": {"sent": 43}}
     received = collections.Counter(m["to"] for m in sandbox.messages(channel="sms"))
     assert len(received) == 43 and set(received.values()) == {1}
@@ -127,7 +127,7 @@ def test_send_the_rest_by_email_when_sms_is_down(app: Flask, demo: Any, sandbox:
                 Subscription.subscriber_id).where(Subscription.channel == "sms"))))
     assert cancelled > 0 and 0 < created <= with_email
     with app.app_context(), db.transaction() as s:
-        control.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+        dispatch.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
     # SMS that were in flight at that moment go on retrying against the failing provider; the
     # rest goes by email, exactly once each.
     counts = wait_until(lambda: (c := _counts(app, notice.id)).get("email") == {"sent": created}

@@ -64,7 +64,7 @@ def public_notices(incident: Incident) -> list[Notice]:
         return []
     now = utcnow()
     return [n for n in incident.notices if not n.drill and n.state != "cancelled"
-            and (n.scheduled_at is None or _aware(n.scheduled_at) <= now)]
+            and (n.scheduled_at is None or clock.aware(n.scheduled_at) <= now)]
 
 
 def incidents(s: Session, open_only: bool = False) -> list[Incident]:
@@ -114,7 +114,7 @@ def _cached(body: bytes | str, mimetype: str, vary: bool = False) -> Response:
 
 
 def _when(moment: datetime, lang: str) -> dict[str, str]:
-    shown = library.format_datetime(_aware(moment), lang)
+    shown = library.format_datetime(clock.aware(moment), lang)
     return {"text": str(shown), "iso": clock.to_local(moment).isoformat()}
 
 
@@ -223,7 +223,7 @@ def _page_info(s: Session, shown: list[Incident]) -> dict[str, Any]:
     return {"id": hashlib.sha256(base.encode()).hexdigest()[:12],
             "name": current_app.config["ORGANISATION"], "url": f"{base}/status",
             "time_zone": "Europe/Stockholm",
-            "updated_at": _utc(max((_aware(m) for m in moments), default=None))}
+            "updated_at": _utc(max((clock.aware(m) for m in moments), default=None))}
 
 
 def _indicator(open_incidents: list[Incident], components: list[dict[str, Any]]) -> dict[str, str]:
