@@ -38,6 +38,7 @@ class Outcome:
     error_code: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    call: int = 0  # which provider call (HTTP request) of one send() this outcome came from
 
 
 class ChannelAdapter(Protocol):

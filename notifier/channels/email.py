@@ -5,7 +5,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Any
 
@@ -105,9 +105,9 @@ class EmailAdapter:
                 outcomes[m.delivery_id] = Outcome(m.delivery_id, Result.FAILED,
                                                   error_code="invalid_address",
                                                   error="not a valid email address")
-        for batch in self._batches(valid):
-            for outcome in self._send_batch(batch):
-                outcomes[outcome.delivery_id] = outcome
+        for call, batch in enumerate(self._batches(valid), start=1):
+            for outcome in self._send_batch(batch):  # one call per request of <= 1000
+                outcomes[outcome.delivery_id] = replace(outcome, call=call)
         return [outcomes[m.delivery_id] for m in messages]
 
     @staticmethod

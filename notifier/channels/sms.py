@@ -6,6 +6,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -92,9 +93,11 @@ class SmsAdapter:
     def send(self, messages: Sequence[Message]) -> list[Outcome]:
         """Send every message; return one outcome per message, in order."""
         if len(messages) <= 1 or self._concurrency == 1:
-            return [self._send_one(m) for m in messages]
-        with ThreadPoolExecutor(min(self._concurrency, len(messages))) as pool:
-            return list(pool.map(self._send_one, messages))
+            outcomes = [self._send_one(m) for m in messages]
+        else:
+            with ThreadPoolExecutor(min(self._concurrency, len(messages))) as pool:
+                outcomes = list(pool.map(self._send_one, messages))
+        return [replace(o, call=i) for i, o in enumerate(outcomes)]  # one call per message
 
     def _send_one(self, message: Message) -> Outcome:
         extra: dict[str, Any] = {"status_callback": self._callback_url(message)} \

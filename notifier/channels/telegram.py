@@ -6,6 +6,7 @@ import datetime as dtm
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from telegram import Bot
@@ -75,7 +76,7 @@ class TelegramAdapter:
         if not messages:
             return []
         outcomes: list[Outcome] = self._loop().run(self._send_all(messages))
-        return outcomes
+        return [replace(o, call=i) for i, o in enumerate(outcomes)]  # one call per message
 
     def _loop(self) -> _LoopThread:
         # One event loop (on a thread of its own) and one Bot for the adapter's life: a batch
