@@ -64,16 +64,15 @@ def observe(redis: Redis, provider: str, outcomes: list[Outcome]) -> CircuitStat
     """Count a chunk's calls: any success closes the circuit, many failed calls open it."""
     key = _key(provider)
     if any(o.result is not Result.RETRY for o in outcomes):
-        redis.hset(key, mapping={"failures": 0, "trips": 0, "since": 0})
+        redis.hset(key, mapping={"failures": 0, "trips": 0, "since": 0, "open_until": 0})
         return state(redis, provider)
     failed = [o for o in outcomes if _is_failure(o)]
     if not failed:
         return state(redis, provider)
     calls = len({o.call for o in failed})
     failures = int(redis.hincrby(key, "failures", calls))
-    redis.hsetnx(key, "since", time.time())
     if float(_text(redis.hget(key, "since") or b"0")) == 0:
-        redis.hset(key, "since", time.time())
+        redis.hset(key, "since", time.time())  # the start of this run of failures
     redis.hset(key, "last_error", f"{failed[-1].error_code}: {failed[-1].error or ''}"[:200])
     if failures >= THRESHOLD:
         trips = int(redis.hincrby(key, "trips", 1))

@@ -75,7 +75,9 @@ def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str,
     if not unsent:
         return 0, 0
     created = reroute(s, notice, unsent, to_channel)
-    cancelled = deliveries.cancel(s, unsent, f"sent by {to_channel} instead")
+    # Those without an address on the other channel keep waiting for the first one.
+    cancelled = deliveries.cancel(s, deliveries.covered(s, unsent, to_channel),
+                                  f"sent by {to_channel} instead")
     audit.record(s, "notice.reroute", f"notice:{notice_id}", who=who, from_channel=from_channel,
                  to_channel=to_channel, cancelled=cancelled, created=created)
     return cancelled, created
@@ -91,7 +93,7 @@ def act(notice_id: int, action: str, who: str, source: str = "", target: str = "
         elif action == "reroute":
             cancelled, created = send_rest_by(s, notice_id, source, target, who)
             message = (f"{cancelled} unsent {source} deliveries cancelled; {created} go by {target} "
-                       "instead (people without a subscription there cannot be reached this way).")
+                       f"instead. Those with no {target} address stay on {source}.")
         elif action in ("pause", "resume"):
             (pause if action == "pause" else resume)(s, notice_id, who)
             message = f"Notice {notice_id} is {action}d."

@@ -19,7 +19,15 @@ from .machine import (
     strict,
 )
 from .outcomes import Policy, Receipt, Recorded, matching, policy_of, receive, record
-from .planning import add_on_channel, cancel, cancel_unsent, plan, queued_ids, unsent_ids
+from .planning import (
+    add_on_channel,
+    cancel,
+    cancel_unsent,
+    covered,
+    plan,
+    queued_ids,
+    unsent_ids,
+)
 from .repair import Repaired, fall_back, repair
 from .sending import Claim, Claimed, claim, hold, release, renew, still_owned, stop
 
@@ -41,6 +49,7 @@ __all__ = [
     "cancel_unsent",
     "check",
     "claim",
+    "covered",
     "fall_back",
     "hold",
     "matching",

@@ -64,6 +64,17 @@ def add_on_channel(s: Session, notice: Notice, delivery_ids: Any, to_channel: st
         created.fallback_of.in_(delivery_ids))) or 0)
 
 
+def covered(s: Session, delivery_ids: Any, channel: str) -> list[int]:
+    """Return which of these deliveries' subscribers have an active subscription on a channel."""
+    old, target = aliased(Subscription), aliased(Subscription)
+    return list(s.scalars(select(Delivery.id).distinct()
+                          .join(old, old.id == Delivery.subscription_id)
+                          .join(target, and_(target.subscriber_id == old.subscriber_id,
+                                             target.channel == channel,
+                                             target.status == "active"))
+                          .where(Delivery.id.in_(delivery_ids))))
+
+
 def cancel_unsent(s: Session, notice_ids: Any, reason: str) -> int:
     """Cancel the deliveries of these notices that have not gone out yet."""
     return move(s, "cancel", Delivery.notice_id.in_(notice_ids), next_attempt_at=None,

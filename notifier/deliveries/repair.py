@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..models import Delivery, Notice
 from .machine import W, move, statement
 from .outcomes import STOPPED
-from .planning import add_on_channel, cancel
+from .planning import add_on_channel, cancel, covered
 
 Pairs = dict[tuple[int, str], list[int]]
 
@@ -71,12 +71,19 @@ def fall_back(s: Session, notice: Notice, channel: str, ids: Sequence[int]) -> l
     Nothing happens for a notice without a fallback for the channel, or one that was stopped.
     """
     target = (notice.fallback or {}).get(channel)
-    if not ids or not target or notice.state in STOPPED:
+    if not ids or not target or notice.state in STOPPED or _followed(s, notice):
         return []
     add_on_channel(s, notice, list(ids), target)
     return list(s.scalars(select(Delivery.id).where(
         Delivery.notice_id == notice.id, Delivery.fallback_of.in_(list(ids)),
         Delivery.status == "queued").order_by(Delivery.id)))
+
+
+def _followed(s: Session, notice: Notice) -> bool:
+    """Tell whether a later notice of the incident went out (the earlier one is out of date)."""
+    return s.scalar(select(Notice.id).where(Notice.incident_id == notice.incident_id,
+                                            Notice.id > notice.id,
+                                            Notice.state != "scheduled").limit(1)) is not None
 
 
 def _fall_back_slow(s: Session, now: datetime, after: timedelta) -> Pairs:
@@ -94,8 +101,9 @@ def _fall_back_slow(s: Session, now: datetime, after: timedelta) -> Pairs:
         if notice is None or not (notice.fallback or {}).get(channel):
             continue
         new = fall_back(s, notice, channel, ids)
-        minutes = round(after.total_seconds() / 60)
-        cancel(s, ids, f"sent by {notice.fallback[channel]} instead after {minutes} min "
-                           "of provider failures")
+        minutes = f"{after.total_seconds() / 60:g}"
+        # Only those the fallback reaches stop waiting; the others keep their retries.
+        cancel(s, covered(s, ids, notice.fallback[channel]), f"sent by {notice.fallback[channel]} instead after {minutes} min "
+                       "of provider failures")
         found[(notice_id, notice.fallback[channel])].extend(new)
     return found
