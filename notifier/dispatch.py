@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,9 @@ from .models import (
     Notice,
     Template,
     TemplateVersion,
-    aware,
     utcnow,
 )
+from .progress import is_finished, progress, timestamps  # noqa: F401 - callers read them here
 
 # A batch should finish well inside the job timeout (600 s) at the channel's rate.
 # Short batches keep workers free to take another channel's or notice's work; pause and cancel
@@ -340,18 +340,6 @@ def enqueue_queued(s: Session, notice: Notice) -> int:
     return jobs
 
 
-def progress(s: Session, notice_id: int) -> dict[str, dict[str, int]]:
-    """Count deliveries per delivery channel and status."""
-
-    rows = s.execute(select(Delivery.channel, Delivery.status, func.count())
-                     .where(Delivery.notice_id == notice_id)
-                     .group_by(Delivery.channel, Delivery.status))
-    result: dict[str, dict[str, int]] = {}
-    for channel, status, n in rows:
-        result.setdefault(channel, {})[status] = n
-    return result
-
-
 def complete_finished(s: Session, notice_id: int | None = None) -> int:
     """Mark notices with nothing left queued, sending or waiting as completed."""
     pending = (select(Delivery.id).where(Delivery.notice_id == Notice.id,
@@ -367,17 +355,3 @@ def complete_finished(s: Session, notice_id: int | None = None) -> int:
     s.execute(update(Incident).where(Incident.drill.is_(True), Incident.state == "open", ~busy)
               .values(state="closed", closed_at=utcnow()))
     return done
-
-
-def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:
-    """Tell whether nothing is left queued, sending or waiting for a retry."""
-    open_ = {s.value for s in OPEN_STATUSES}
-    return not any(n for per in counts.values() for st, n in per.items() if st in open_)
-
-
-def timestamps(s: Session, notice_id: int) -> tuple[datetime | None, datetime | None]:
-    """Return the first and last send time of a notice."""
-
-    row = s.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))
-                    .where(Delivery.notice_id == notice_id)).one()
-    return aware(row[0]), aware(row[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -149,3 +150,33 @@ def test_a_delivery_failing_longer_than_the_fallback_delay_goes_by_email(
     assert counts == {"sms": {"cancelled": 3}, "email": {"sent": 3}}
     assert {d.error for d in _staff_sms(app, notice_id)} == {
         "sent by email instead after 0.05 min of provider failures"}
+
+
+def test_waiting_deliveries_are_explained_then_given_up_at_the_deadline(
+        app: Flask, env: dict[str, str], demo: Any, sandbox: SandboxClient) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import update
+
+    from notifier.cli import main
+    from notifier.models import Notice, utcnow
+    from workers import reconciler
+
+    sandbox.fault("sms", "error_5xx")
+    notice_id = _send(app, ("staff",), ("sms",), deadline_minutes=30)
+    ids = [d.id for d in _staff_sms(app, notice_id)]
+    with app.app_context():
+        delivery.deliver_batch(notice_id, "sms", min(ids), max(ids))
+    assert _counts(app, notice_id) == {"sms": {"retry_wait": 3}}
+    shown = CliRunner().invoke(main, ["status", str(notice_id)]).output
+    assert "waiting: SMS provider failing since " in shown and "3 waiting, next try " in shown
+    with app.app_context(), db.transaction() as s:  # half an hour later, still failing
+        notice = s.get(Notice, notice_id)
+        assert notice is not None and notice.deadline_minutes == 30
+        s.execute(update(Notice).where(Notice.id == notice_id)
+                  .values(deadline_at=utcnow() - timedelta(seconds=1)))
+        s.execute(update(Delivery).where(Delivery.notice_id == notice_id)
+                  .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    with app.app_context():
+        reconciler.reconcile()
+    assert _counts(app, notice_id) == {"sms": {"failed": 3}}
+    assert {d.error for d in _staff_sms(app, notice_id)} == {"still failing at the delivery deadline"}
