@@ -287,11 +287,12 @@ def _telegram_reply(chat_id: str, language: str, text: str) -> None:
     answer is worth something only within seconds. Telegram waits for our response anyway, and
     the update is recorded first, so a retried update never answers twice.
     """
+    from ..channels import make_adapter
     from ..channels.base import Message, Result
-    from ..channels.telegram import TelegramAdapter
 
-    adapter = TelegramAdapter(current_app.config["PROVIDERS"]["telegram"], concurrency=1,
-                              timeout=TELEGRAM_REPLY_TIMEOUT)
+    cfg = current_app.config
+    adapter = make_adapter("telegram", cfg["PROVIDERS"]["telegram"], cfg, concurrency=1,
+                           timeout=TELEGRAM_REPLY_TIMEOUT)
     try:
         [outcome] = adapter.send([Message(0, chat_id, language, html.escape(text))])
     finally:
