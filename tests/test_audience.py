@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from notifier import audience, contacts, db, dispatch, library, versions
+from notifier import audience, db, dispatch
 from notifier.audience import AddressError
 from notifier.errors import NotifierError
 from notifier.models import (
@@ -16,10 +16,7 @@ from notifier.models import (
     Subscriber,
     SubscriberSegment,
     Subscription,
-    TemplateVersion,
-    User,
 )
-from notifier.processes import demo
 
 HEADER = "external_id,name,language,phone,email,telegram_chat_id,segments\n"
 
@@ -141,21 +138,6 @@ def test_segments_are_separated_by_a_bar_and_created_on_first_use(app: Flask) ->
 
 
 # --------------------------------------------------------------------------- planning a notice
-
-
-@pytest.fixture
-def approved(app: Flask) -> None:
-    """Register the demo contact channels and the templates used here, approved (four-eyes)."""
-    with app.app_context(), db.transaction() as s:
-        for definition in demo.CONTACTS:
-            contacts.register(s, definition)
-        approver = User(email="approver@solvik.example", role="approver", password_hash="!")
-        s.add(approver)
-        s.flush()
-        specs = [library.load_file(demo.TEMPLATES_DIR / f"{key}.yaml") for key in ("phone-lines-down",)]
-        versions.import_specs(s, specs, "user:editor@solvik.example")
-        for version in s.scalars(select(TemplateVersion)).all():
-            versions.approve(s, version, approver)
 
 
 def _confirm(app: Flask, segments: list[str]) -> list[tuple[str, str]]:
