@@ -8,7 +8,6 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from notifier import audience, db, dispatch
-from notifier.audience import AddressError
 from notifier.errors import NotifierError
 from notifier.models import (
     Delivery,
@@ -19,23 +18,6 @@ from notifier.models import (
 )
 
 HEADER = "external_id,name,language,phone,email,telegram_chat_id,segments\n"
-
-
-@pytest.mark.parametrize("typed", ["070-123 45 67", "+46 70 123 45 67", "0046701234567",
-                                   "0701234567", "070 123 45 67", "+46701234567"])
-def test_every_swedish_way_of_writing_a_mobile_number_gives_the_same_e164(typed: str) -> None:
-    assert audience.normalise_phone(typed) == "+46701234567"
-
-
-@pytest.mark.parametrize("landline", ["08-123 45 67", "020-12 34 56", "031-123 45 67"])
-def test_a_number_that_cannot_receive_sms_is_refused_with_a_clear_message(landline: str) -> None:
-    with pytest.raises(AddressError, match="not a mobile number and cannot receive SMS"):
-        audience.normalise_phone(landline)
-
-
-def test_text_that_is_not_a_phone_number_is_refused() -> None:
-    with pytest.raises(AddressError, match="not a phone number"):
-        audience.normalise_phone("ring mig")
 
 
 def _import(app: Flask, text: str) -> audience.ImportReport:

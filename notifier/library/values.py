@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
+from ..addresses import AddressError, normalise_email
 from .spec import (
     CONTACT_KINDS,
     DEFAULT_TEXT_LENGTH,
@@ -117,9 +117,9 @@ def _parse_url(text: str) -> str:
 
 def _parse_email(text: str) -> str:
     try:
-        return str(validate_email(text, check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        raise _ValueProblem(f"{text!r} is not a valid email address ({exc}).") from None
+        return normalise_email(text)
+    except AddressError as exc:
+        raise _ValueProblem(f"{exc}.") from None
 
 
 def _parse_time(text: str) -> time:
