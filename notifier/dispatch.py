@@ -15,9 +15,9 @@ from . import audience, audit, contacts, db, idempotency, library
 from .deliveries import cancel_unsent
 from .errors import NotifierError
 from .models import (
-    CHANNELS,
     DELIVERY_CHANNELS,
     OPEN_STATUSES,
+    SUBSCRIPTION_CHANNELS,
     Delivery,
     DeliveryStatus,
     Incident,
@@ -117,9 +117,9 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
         raise DispatchError("The send time is in the past: leave it empty to send now, "
                             "or give a later time.")
     for source, target in req.fallback.items():
-        if source not in req.channels or target not in CHANNELS or source == target:
+        if source not in req.channels or target not in SUBSCRIPTION_CHANNELS or source == target:
             raise DispatchError(f"Fallback {source}->{target}: both must be delivery channels "
-                                f"({', '.join(CHANNELS)}), the first one among those chosen.")
+                                f"({', '.join(SUBSCRIPTION_CHANNELS)}), the first one among those chosen.")
     if req.drill and "banner" in req.channels:
         raise DispatchError("A drill never appears on the public banner: leave the banner out.")
 
@@ -139,7 +139,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
-    counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
+    counts = audience.counts(s, [c for c in req.channels if c in SUBSCRIPTION_CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
     return Preview(req, version, spec, values, rendered, snapshot, counts, warnings)
@@ -275,7 +275,7 @@ def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Inc
 
 def plan(s: Session, notice: Notice) -> int:
     """Create one delivery per (delivery channel, normalised address), set-based in SQL."""
-    channels = [c for c in notice.channels if c in CHANNELS]
+    channels = [c for c in notice.channels if c in SUBSCRIPTION_CHANNELS]
     if not channels:
         return 0
     sel = audience.selection(channels, notice.segments).subquery()
@@ -345,7 +345,7 @@ def enqueue_queued(s: Session, notice: Notice) -> int:
     jobs = 0
     # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
     rates = current_app.config["RATES"]
-    for channel in sorted(CHANNELS, key=lambda c: -rates[c]):
+    for channel in sorted(SUBSCRIPTION_CHANNELS, key=lambda c: -rates[c]):
         ids = list(s.scalars(select(Delivery.id).where(
             Delivery.notice_id == notice.id, Delivery.channel == channel,
             Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))

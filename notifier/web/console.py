@@ -36,7 +36,7 @@ from .. import (
     versions,
 )
 from ..errors import NotifierError
-from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
+from ..models import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
 
 bp = Blueprint("console", __name__)
@@ -237,7 +237,7 @@ def notice(notice_id: int) -> str:
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
     return render_template("notice.html", notice=n, progress=dispatch.progress(s, n.id),
-                           channels=CHANNELS, circuits=circuits())
+                           channels=SUBSCRIPTION_CHANNELS, circuits=circuits())
 
 
 @bp.get("/notices/<int:notice_id>/progress.json")

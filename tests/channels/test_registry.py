@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from notifier.channels import ADAPTERS, make_adapter
+from notifier.channels import ADAPTERS, DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS, make_adapter
 from notifier.channels.base import Message, Result
 from notifier.channels.registry import adapter_class
 from notifier.config import SANDBOX_CREDENTIALS, ProviderSettings
@@ -66,3 +66,8 @@ def test_overrides_replace_the_registered_settings(real: dict[str, ProviderSetti
 def test_an_unknown_channel_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="choose from sms, email, telegram"):
         adapter_class("banner")
+
+
+def test_every_subscription_channel_has_an_adapter_and_the_banner_none() -> None:
+    assert tuple(ADAPTERS) == SUBSCRIPTION_CHANNELS
+    assert DELIVERY_CHANNELS == (*SUBSCRIPTION_CHANNELS, "banner")
