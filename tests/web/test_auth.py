@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash
 from notifier import accounts, db
 from notifier.models import ContactChannel, User
 
-from .conftest import AuthActions
+from ..conftest import AuthActions
 
 PASSWORD = "correct-horse-battery"
 MakeUser = Callable[[str], str]

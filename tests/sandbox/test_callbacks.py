@@ -24,7 +24,7 @@ from notifier.sandbox.callbacks import is_loopback
 from notifier.sandbox.client import SandboxClient, SandboxClientError
 from notifier.sandbox.server import SandboxServer
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 SG_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SG_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
