@@ -28,7 +28,8 @@ import time
 
 import _harness as h
 
-CHANNELS = ("sms", "email", "telegram")
+from notifier.channels import SUBSCRIPTION_CHANNELS as CHANNELS
+
 PER_FAULT = 0.072
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, db, deliveries, dispatch
 from .errors import NotifierError
-from .models import CHANNELS, Notice
+from .models import SUBSCRIPTION_CHANNELS, Notice
 
 
 class ControlError(NotifierError):
@@ -56,7 +56,7 @@ def reroute(s: Session, notice: Notice, delivery_ids: Any, to_channel: str) -> i
     Only subscribers with an active subscription on that channel get one, and never a second
     delivery of the same notice on one channel (the unique key and NOT EXISTS both hold).
     """
-    if to_channel not in CHANNELS:
+    if to_channel not in SUBSCRIPTION_CHANNELS:
         raise ControlError(f"Unknown delivery channel {to_channel!r}.")
     if to_channel not in notice.rendered.get("sv", {}):
         raise ControlError(f"Notice {notice.id} has no {to_channel} wording; it cannot go there.")

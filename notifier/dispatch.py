@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from . import audience, audit, contacts, db, deliveries, idempotency, library, retry
 from .errors import NotifierError
 from .models import (
-    CHANNELS,
     DELIVERY_CHANNELS,
     OPEN_STATUSES,
+    SUBSCRIPTION_CHANNELS,
     Delivery,
     Incident,
     Notice,
@@ -120,9 +120,9 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
         raise DispatchError("The delivery deadline is minutes after sending during which failing "
                             "providers are retried: give 1 to 1440 (default 120).")
     for source, target in req.fallback.items():
-        if source not in req.channels or target not in CHANNELS or source == target:
+        if source not in req.channels or target not in SUBSCRIPTION_CHANNELS or source == target:
             raise DispatchError(f"Fallback {source}->{target}: both must be delivery channels "
-                                f"({', '.join(CHANNELS)}), the first one among those chosen.")
+                                f"({', '.join(SUBSCRIPTION_CHANNELS)}), the first one among those chosen.")
     if req.drill and "banner" in req.channels:
         raise DispatchError("A drill never appears on the public banner: leave the banner out.")
 
@@ -142,7 +142,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
-    counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
+    counts = audience.counts(s, [c for c in req.channels if c in SUBSCRIPTION_CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
     return Preview(req, version, spec, values, rendered, snapshot, counts, warnings)
@@ -230,7 +230,7 @@ def start(s: Session, notice: Notice, who: str) -> int:
     """Plan the deliveries of a notice and supersede earlier ones; return how many were planned."""
     notice.state = "sending"
     notice.deadline_at = retry.deadline(utcnow(), notice.deadline_minutes)
-    planned = deliveries.plan(s, notice, [c for c in notice.channels if c in CHANNELS])
+    planned = deliveries.plan(s, notice, [c for c in notice.channels if c in SUBSCRIPTION_CHANNELS])
     superseded = supersede(s, notice)
     if notice.kind == "all_clear":
         notice.incident.state, notice.incident.closed_at = "closed", utcnow()
@@ -335,7 +335,7 @@ def enqueue_queued(s: Session, notice: Notice) -> int:
     jobs = 0
     # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
     rates = current_app.config["RATES"]
-    for channel in sorted(CHANNELS, key=lambda c: -rates[c]):
+    for channel in sorted(SUBSCRIPTION_CHANNELS, key=lambda c: -rates[c]):
         jobs += enqueue_ids(notice.id, channel, deliveries.queued_ids(s, notice.id, channel))
     return jobs
 

@@ -263,3 +263,10 @@ def test_every_transition_is_an_edge_and_every_state_is_reachable() -> None:
     assert reachable == states
     for t in deliveries.TRANSITIONS.values():
         assert t.why, f"transition {t.name} says why it happens"
+
+
+def test_the_architecture_document_lists_the_transitions_as_the_code_has_them() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for t in deliveries.TRANSITIONS.values():
+        row = f"| `{t.name}` | {', '.join(t.leaves) or '(new row)'} | {t.enters} | {t.why} |"
+        assert row in doc, f"docs/architecture.md lacks or differs on: {row}"

@@ -11,7 +11,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from notifier import banner, db, deliveries, dispatch, idempotency, queues
-from notifier.models import CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
+from notifier.models import SUBSCRIPTION_CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
 
 log = logging.getLogger(__name__)
 PLANNED = dispatch.PLANNED
@@ -33,7 +33,7 @@ def _idle_channels() -> set[str]:
         job = w.get_current_job()
         if job is not None and _alive(w):
             busy.add(job.origin)
-    return {c for c in CHANNELS if c not in busy and queues.queue(c).count == 0}
+    return {c for c in SUBSCRIPTION_CHANNELS if c not in busy and queues.queue(c).count == 0}
 
 
 def _alive(worker: object) -> bool:

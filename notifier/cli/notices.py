@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..channels import SUBSCRIPTION_CHANNELS
 from ..errors import NotifierError
 from .base import app, fails_clearly
 from .templates import variable_help
@@ -176,9 +177,9 @@ def cancel(notice_id: int) -> None:
 
 @click.command(help="Send what is unsent on one delivery channel by another instead.")
 @click.argument("notice_id", type=int)
-@click.option("--from", "source", required=True, type=click.Choice(["sms", "email", "telegram"]))
+@click.option("--from", "source", required=True, type=click.Choice(SUBSCRIPTION_CHANNELS))
 @click.option("--to", "target", default="email", show_default=True,
-              type=click.Choice(["sms", "email", "telegram"]))
+              type=click.Choice(SUBSCRIPTION_CHANNELS))
 @fails_clearly
 def reroute(notice_id: int, source: str, target: str) -> None:
     _control(notice_id, "reroute", source, target)

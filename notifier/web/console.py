@@ -37,7 +37,7 @@ from .. import (
     versions,
 )
 from ..errors import NotifierError
-from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
+from ..models import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
 
 bp = Blueprint("console", __name__)
@@ -242,7 +242,7 @@ def notice(notice_id: int) -> str:
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
     return render_template("notice.html", notice=n, progress=progress.progress(s, n.id),
-                           channels=CHANNELS, circuits=circuits(),
+                           channels=SUBSCRIPTION_CHANNELS, circuits=circuits(),
                            waiting=progress.waiting(s, n.id))
 
 

@@ -22,7 +22,7 @@ from notifier.sandbox.callbacks import EventWebhook, sendgrid_event
 from notifier.sandbox.client import SandboxClient
 from workers import delivery
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 TOKEN = SANDBOX_CREDENTIALS["twilio"]["auth_token"]
 SECRET = "s3cret-telegram-token"

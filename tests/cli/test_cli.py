@@ -13,7 +13,7 @@ from notifier import db
 from notifier.models import AuditEvent, Delivery, Subscriber
 from notifier.sandbox.client import SandboxClient
 
-from .conftest import notifier_cmd
+from ..conftest import notifier_cmd
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -127,7 +127,7 @@ def test_send_works_against_simulators_someone_else_runs(env: dict[str, str], de
     import os
     import socket
 
-    from .conftest import wait_until
+    from ..conftest import wait_until
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -250,7 +250,7 @@ def test_a_lost_password_can_be_reset_and_status_without_an_id_gives_an_overview
                           input="a-new-long-password\na-new-long-password\n")
     assert reset.exit_code == 0 and "new password set" in reset.output
     client = app.test_client()
-    from .conftest import AuthActions
+    from ..conftest import AuthActions
 
     assert AuthActions(client).login("operator@solvik.example",
                                      "a-new-long-password").status_code == 302
@@ -276,7 +276,7 @@ def test_a_finished_drill_closes_its_incident(app: Flask, env: dict[str, str], d
     out = CliRunner().invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
                                     "--segment", "staff", "--drill", "--yes", "--wait"])
     assert out.exit_code == 0, out.output
-    from .conftest import wait_until
+    from ..conftest import wait_until
 
     def closed() -> bool:
         with app.app_context():
