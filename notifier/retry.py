@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-BACKOFF_CAP = 60.0          # seconds: never wait longer than a minute between two tries
+BACKOFF_CAP = 30.0          # seconds: a degraded provider is tried again at least twice a minute
 DEFAULT_DEADLINE = 120      # minutes after a notice starts (NOTIFIER_DELIVERY_DEADLINE)
 DEFAULT_FALLBACK_AFTER = 10  # minutes of transient failures (NOTIFIER_FALLBACK_AFTER)
 

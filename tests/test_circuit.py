@@ -7,7 +7,7 @@ from flask import Flask
 from redis import Redis
 
 from notifier import circuit
-from notifier.channels.base import Message, Outcome, Result
+from notifier.channels.base import AdapterSettings, Message, Outcome, Result
 from notifier.channels.email import EmailAdapter
 from notifier.config import SANDBOX_CREDENTIALS, ProviderSettings
 from notifier.sandbox.client import SandboxClient
@@ -18,7 +18,7 @@ def test_one_refused_email_request_for_fifty_recipients_is_one_failure(
         env: dict[str, str], sandbox: SandboxClient, sandbox_server: SandboxServer) -> None:
     redis = Redis.from_url(env["NOTIFIER_REDIS_URL"])
     settings = ProviderSettings("sendgrid", sandbox_server.url, True, SANDBOX_CREDENTIALS["sendgrid"])
-    adapter = EmailAdapter(settings)
+    adapter = EmailAdapter(AdapterSettings(settings))
     sandbox.fault("email", "error_5xx", count=1)
     outcomes = adapter.send([Message(i, f"kund{i}@example.se", "sv", "Nere", "Avbrott")
                              for i in range(1, 51)])

@@ -18,7 +18,7 @@ from notifier.sandbox.client import SandboxClient
 from workers import delivery
 
 from .conftest import wait_until
-from .test_webhooks import _status
+from .web.test_webhooks import _status
 
 CUSTOMERS = 300
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from redis import Redis
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from notifier import banner, db, deliveries, dispatch, idempotency, queues
 from notifier.models import SUBSCRIPTION_CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
@@ -53,17 +54,23 @@ def _alive(worker: object) -> bool:
     return bool(pid)
 
 
-def _orphans(s: object, planned: set[str]) -> dict[tuple[int, str], list[int]]:
-    """Find queued deliveries that no job covers: not planned in Redis, or their queue is idle."""
+def _orphans(s: Session, planned: set[str],
+             back: dict[tuple[int, str], list[int]]) -> dict[tuple[int, str], list[int]]:
+    """Find queued deliveries that no job covers: not planned in Redis, or their queue is idle.
+
+    Those this pass has just requeued (`back`) get their jobs with them, not a second time.
+    """
     idle = _idle_channels()
-    pairs = s.execute(select(Delivery.notice_id, Delivery.channel).where(  # type: ignore[attr-defined]
-        Delivery.status == DeliveryStatus.QUEUED.value).group_by(Delivery.notice_id, Delivery.channel)).all()
+    pairs = s.execute(select(Delivery.notice_id, Delivery.channel).where(
+        Delivery.status == DeliveryStatus.QUEUED.value)
+        .group_by(Delivery.notice_id, Delivery.channel)).all()
     out: dict[tuple[int, str], list[int]] = {}
     for notice_id, channel in pairs:
         if f"{notice_id}:{channel}" not in planned or channel in idle:
-            out[(notice_id, channel)] = list(s.scalars(select(Delivery.id).where(  # type: ignore[attr-defined]
-                Delivery.notice_id == notice_id, Delivery.channel == channel,
-                Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
+            just_back = set(back.get((notice_id, channel), ()))
+            ids = [i for i in deliveries.queued_ids(s, notice_id, channel) if i not in just_back]
+            if ids:
+                out[(notice_id, channel)] = ids
     return out
 
 
@@ -86,7 +93,7 @@ def _pass(r: Redis) -> dict[str, int]:
     with db.transaction() as s:
         repaired = deliveries.repair(s, utcnow(), after)
         planned = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(PLANNED)}
-        orphans = _orphans(s, planned)
+        orphans = _orphans(s, planned, repaired.back)
         paused = set(s.scalars(select(Notice.id).where(Notice.state == "paused")))
         idempotency.forget_expired(s)
     jobs = 0
