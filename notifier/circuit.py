@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from redis import Redis
 
 from .channels.base import Outcome, Result
+from .channels.registry import ADAPTERS
 
-PROVIDERS = {"sms": "twilio", "email": "sendgrid", "telegram": "telegram"}
+PROVIDERS = {channel: entry.provider for channel, entry in ADAPTERS.items()}
 THRESHOLD = 20        # consecutive failed calls before the circuit opens
 FIRST_COOLDOWN = 15.0  # seconds; doubles with every trip in a row, up to MAX_COOLDOWN
 MAX_COOLDOWN = 60.0    # a provider that recovers is tried again within a minute

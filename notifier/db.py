@@ -81,6 +81,14 @@ def transaction() -> Iterator[Session]:
         yield s
 
 
+@contextmanager
+def reading() -> Iterator[Session]:
+    """Run a short read in a session of its own (on SQLite: no write lock, never waits)."""
+    engine()
+    with current_app.extensions["notifier.sessions"]() as s, s.begin():
+        yield s
+
+
 def after_commit(s: Session, fn: Any) -> None:
     """Run fn once the session's transaction has committed (e.g. enqueue jobs for new rows)."""
     event.listen(s, "after_commit", lambda _s: fn(), once=True)

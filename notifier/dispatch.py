@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audience, audit, contacts, db, deliveries, idempotency, library, planner, retry
+from . import audience, audit, contacts, db, idempotency, library, planner, retry
 from .enqueueing import enqueue
 from .errors import NotifierError
 from .models import (
@@ -120,7 +120,7 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
         raise DispatchError("A drill never appears on the public banner: leave the banner out.")
 
 
-def prepare(s: Session, req: NoticeRequest) -> Preview:
+def prepare(s: Session, req: NoticeRequest, count: bool = True) -> Preview:
     """Validate the values and render every language x delivery channel, with recipient counts."""
     req = resolve(s, req)
     _check_request(s, req)
@@ -135,7 +135,10 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
-    counts = audience.counts(s, [c for c in req.channels if c in SUBSCRIPTION_CHANNELS], req.segments)
+    # Confirm does not count again: the operator saw the counts, and at a million subscribers
+    # counting costs as much as planning the first few thousand.
+    counts = audience.counts(s, [c for c in req.channels if c in SUBSCRIPTION_CHANNELS],
+                             req.segments) if count else {}
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
     return Preview(req, version, spec, values, rendered, snapshot, counts, warnings)
@@ -143,7 +146,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
 
 def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
     """Write the notice and its deliveries in one transaction (the caller commits)."""
-    preview = prepare(s, req)
+    preview = prepare(s, req, count=False)
     req = preview.request
     incident = _incident(s, req, preview, who)
     notice = Notice(incident=incident, template_version_id=preview.version.id,
@@ -272,11 +275,15 @@ def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Inc
 
 
 def supersede(s: Session, notice: Notice) -> int:
-    """Cancel what is still unsent of earlier notices of the same incident."""
+    """Stop earlier notices of the same incident; return how many were still going out.
+
+    From this commit on no worker sends them (a batch checks its notice before each chunk);
+    their unsent deliveries are cancelled right after, by a job (enqueueing.enqueue), so this
+    transaction stays short however large the earlier audience was.
+    """
     earlier = select(Notice.id).where(Notice.incident_id == notice.incident_id,
                                       Notice.id < notice.id)
-    cancelled = deliveries.cancel_unsent(s, earlier, "superseded by a later notice")
-    s.execute(update(Notice).where(Notice.id.in_(earlier),
-                                   Notice.state.in_(("sending", "paused", "scheduled")))
-              .values(state="superseded"))
-    return cancelled
+    return db.rowcount(s.execute(
+        update(Notice).where(Notice.id.in_(earlier),
+                             Notice.state.in_(("sending", "paused", "scheduled")))
+        .values(state="superseded")))

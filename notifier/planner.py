@@ -62,7 +62,7 @@ def plan_next(notice_id: int) -> int:
     if not paused:  # a paused notice's queued deliveries get their jobs on resume
         _enqueue(notice_id, rows)
     if more:
-        queues.queue("control").enqueue(queues.PLAN_NOTICE, notice_id)
+        queues.queue("planning").enqueue(queues.PLAN_NOTICE, notice_id)
     else:
         with db.transaction() as s:
             progress.complete_finished(s, notice_id)
@@ -71,10 +71,9 @@ def plan_next(notice_id: int) -> int:
 
 def _enqueue(notice_id: int, rows: Sequence[tuple[int, str]]) -> None:
     by_channel: dict[str, list[int]] = defaultdict(list)
-    for id_, channel in rows:
+    for id_, channel in sorted(rows):
         by_channel[channel].append(id_)
-    for channel, ids in by_channel.items():
-        enqueueing.enqueue_ids(notice_id, channel, sorted(ids))
+    enqueueing.enqueue_channels(notice_id, by_channel)
 
 
 def stalled(s: Session) -> list[int]:

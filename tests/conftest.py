@@ -169,6 +169,9 @@ def env(tmp_path: Path, migrated_sqlite: Path, redis_url: str, sandbox_server: S
 def app(env: dict[str, str]) -> Iterator[Flask]:
     app = create_app({"TESTING": True})
     yield app
+    from workers.delivery import close_adapters
+
+    close_adapters(app)
     app.extensions["notifier.engine"].dispose()
 
 

@@ -13,12 +13,23 @@ from flask import Flask, current_app, has_app_context
 
 T = TypeVar("T")
 _app: Flask | None = None
+_queues: list[str] = []
 
 
 def use_app(app: Flask) -> None:
     """Make this process's jobs run in the given app (called by `notifier worker`)."""
     global _app
     _app = app
+
+
+def use_queues(names: list[str]) -> None:
+    """Remember the queues this worker serves, in its order of priority."""
+    _queues[:] = names
+
+
+def ranked_above(name: str) -> list[str]:
+    """Return the queues this worker ranks above the given one (none outside a worker)."""
+    return _queues[:_queues.index(name)] if name in _queues else []
 
 
 def app() -> Flask:

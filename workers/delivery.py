@@ -21,12 +21,14 @@ from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.deliveries import Claim, Claimed
 from notifier.models import Notice, utcnow
+from workers import context
 from workers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 STOPPED_STATES = ("cancelled", "superseded")
 CHUNK_SECONDS = 0.1  # a chunk spends a tenth of a second of the provider's allowance
 MAX_CHUNK = 1000     # SendGrid's recipients per request
+YIELD_AFTER = 0.05   # seconds a batch may wait on its rate limit before handing over
 Item = tuple[Claimed, Message, float]
 
 
@@ -93,6 +95,23 @@ def chunks(items: Sequence[Item], rate: float) -> Iterator[list[Item]]:
         yield chunk
 
 
+def _adapter(app: Flask, channel: str) -> ChannelAdapter:
+    """Return the app's adapter of a channel: its connection pool, TLS context and (for
+    Telegram) event loop are made once per worker process, not for every batch."""
+    made: dict[str, ChannelAdapter] = app.extensions.setdefault("notifier.adapters", {})
+    if channel not in made:
+        settings = app.config["PROVIDERS"][circuit.PROVIDERS[channel]]
+        made[channel] = make_adapter(channel, settings, app.config)
+    return made[channel]
+
+
+def close_adapters(app: Flask) -> None:
+    """Release the app's adapters and their connections (a worker that stops)."""
+    made: dict[str, ChannelAdapter] = app.extensions.pop("notifier.adapters", {})
+    for adapter in made.values():
+        adapter.close()
+
+
 def _refusal(notice: Notice | None) -> str | None:
     if notice is None:
         return "the notice does not exist"
@@ -120,15 +139,12 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
     settings = cfg["PROVIDERS"][circuit.PROVIDERS[channel]]
     limiter = RateLimiter(queues.redis(), settings.name, settings.api_url or settings.name,
                           cfg["RATES"][channel])
-    adapter = make_adapter(channel, settings, cfg)
+    adapter = _adapter(app, channel)
     totals: dict[str, int] = {}
     items = [(c, m, cost(rendered, channel, m)) for c in batch.deliveries
              for m in [message_for(rendered, channel, c)]]
-    try:
-        with LeaseKeeper(app, batch.token):
-            _send_chunks(Batch(adapter, limiter, notice_id, channel, batch), items, totals)
-    finally:
-        adapter.close()
+    with LeaseKeeper(app, batch.token):
+        _send_chunks(Batch(adapter, limiter, notice_id, channel, batch), items, totals)
     with db.transaction() as s:
         progress.complete_finished(s, notice_id)
     return totals
@@ -156,6 +172,9 @@ def _send_chunks(b: Batch, items: list[Item], totals: dict[str, int]) -> None:
                 deliveries.hold(s, b.claim.token, rest, datetime.fromtimestamp(
                     breaker.open_until, tz=UTC), "provider failing: held until the circuit closes")
             return
+        if _should_yield(b):
+            _hand_over(b, rest)
+            return
         b.limiter.acquire(sum(cost_ for _d, _m, cost_ in chunk))
         outcomes = b.adapter.send([m for _d, m, _c in chunk])
         _record(b, outcomes, {d.id: d.attempts for d, _m, _c in chunk})
@@ -164,21 +183,46 @@ def _send_chunks(b: Batch, items: list[Item], totals: dict[str, int]) -> None:
         done += len(chunk)
 
 
+def _should_yield(b: Batch) -> bool:
+    """Tell whether this worker would wait on a rate limit while work it ranks higher waits.
+
+    A rate-bound channel (SMS at 10 segments/s) must not hold a worker that email or Telegram
+    could use: rather than sleep, the batch hands its rest back to its channel's queue.
+    """
+    above = context.ranked_above(b.channel)
+    if not above or b.limiter.peek() <= YIELD_AFTER:
+        return False
+    return any(queues.queue(name).count for name in above)
+
+
+def _hand_over(b: Batch, rest: list[int]) -> None:
+    """Give the unsent rest back and put a job for it first on its channel's queue."""
+    with db.transaction() as s:
+        deliveries.release(s, b.claim.token, rest)
+    queues.queue(b.channel).enqueue(queues.DELIVER_BATCH, b.notice_id, b.channel, rest[0],
+                                    rest[-1], at_front=True,
+                                    description=f"notice {b.notice_id} {b.channel} "
+                                                f"{rest[0]}-{rest[-1]} (handed over)")
+    log.info("notice %d %s: %d deliveries handed over to another worker", b.notice_id,
+             b.channel, len(rest))
+
+
 def _may_go_on(b: Batch, rest: list[int]) -> bool:
     """Check, before a chunk, that the notice still goes out and that the claim still holds.
 
     A paused notice hands the rest back, a stopped one cancels it; a batch whose claim another
     worker has taken over (its lease ran out) stops, so a duplicate is at most one chunk.
     """
-    with db.transaction() as s:
+    with db.reading() as s:  # a read: on SQLite it takes no write lock from the others
         state = s.scalar(select(Notice.state).where(Notice.id == b.notice_id))
-        if state in STOPPED_STATES:
-            deliveries.stop(s, b.claim.token, rest, f"notice {state}")
-            return False
-        if state == "paused":
-            deliveries.release(s, b.claim.token, rest)
-            return False
         owned = deliveries.still_owned(s, b.claim.token, rest)
+    if state in STOPPED_STATES or state == "paused":
+        with db.transaction() as s:
+            if state == "paused":
+                deliveries.release(s, b.claim.token, rest)
+            else:
+                deliveries.stop(s, b.claim.token, rest, f"notice {state}")
+        return False
     if len(owned) < len(rest):
         log.warning("notice %d %s: the batch lost its claim on %d deliveries; stopping",
                     b.notice_id, b.channel, len(rest) - len(owned))

@@ -1,7 +1,7 @@
 """Queue jobs: each takes ids only and runs inside the worker's app context."""
 from __future__ import annotations
 
-from notifier import banner, db, dispatch, planner
+from notifier import banner, db, deliveries, dispatch, planner, progress
 from workers import delivery, reconciler
 from workers.context import in_app_context
 
@@ -35,3 +35,21 @@ def start_scheduled() -> int:
 def plan_notice(notice_id: int) -> int:
     """Plan the next range of a notice's audience and enqueue its deliveries."""
     return in_app_context(planner.plan_next, notice_id)
+
+
+def _cancel_stopped(incident_id: int) -> int:
+    done = 0
+    while True:  # in short transactions: senders keep getting the database between them
+        with db.transaction() as s:
+            n = deliveries.cancel_stopped(s, incident_id)
+        done += n
+        if not n:
+            break
+    with db.transaction() as s:
+        progress.complete_finished(s)
+    return done
+
+
+def cancel_stopped(incident_id: int) -> int:
+    """Cancel what the stopped (superseded, cancelled) notices of an incident left unsent."""
+    return in_app_context(_cancel_stopped, incident_id)

@@ -22,6 +22,15 @@ redis.call('SET', KEYS[1], tostring(start + n / rate), 'EX', 3600)
 return tostring(start - now)
 """
 
+# How long a reservation made now would wait, without making it.
+_PEEK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+return tostring(math.max(tat, now, paused) - now)
+"""
+
 _PAUSE = """
 local t = redis.call('TIME')
 local untl = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
@@ -42,11 +51,16 @@ class RateLimiter:
         self.redis, self.rate = redis, rate
         self._reserve = redis.register_script(_RESERVE)
         self._pause = redis.register_script(_PAUSE)
+        self._peek = redis.register_script(_PEEK)
 
     def reserve(self, n: float = 1) -> float:
         """Reserve n units of the allowance; return the seconds to wait before using them."""
         return max(0.0, float(self._reserve(keys=[self.bucket, self.pause_key],
                                             args=[self.rate, n])))
+
+    def peek(self) -> float:
+        """Return how long a reservation made now would wait (nothing is reserved)."""
+        return max(0.0, float(self._peek(keys=[self.bucket, self.pause_key])))
 
     def acquire(self, n: float = 1) -> float:
         """Block until n units may be sent; return the seconds waited."""

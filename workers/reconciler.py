@@ -108,7 +108,7 @@ def _pass(r: Redis) -> dict[str, int]:
         stalled = planner.stalled(s)
         idempotency.forget_expired(s)
     for notice_id in stalled:  # a planning chain whose job Redis lost
-        queues.queue("control").enqueue(queues.PLAN_NOTICE, notice_id)
+        queues.queue("planning").enqueue(queues.PLAN_NOTICE, notice_id)
     jobs = 0
     for pairs in (repaired.back, repaired.fallbacks, orphans):
         for (notice_id, channel), ids in pairs.items():

@@ -22,6 +22,7 @@ from .outcomes import Policy, Receipt, Recorded, matching, policy_of, receive, r
 from .planning import (
     add_on_channel,
     cancel,
+    cancel_stopped,
     cancel_unsent,
     covered,
     plan,
@@ -46,6 +47,7 @@ __all__ = [
     "Transition",
     "add_on_channel",
     "cancel",
+    "cancel_stopped",
     "cancel_unsent",
     "check",
     "claim",

@@ -89,6 +89,15 @@ def cancel_unsent(s: Session, notice_ids: Any, reason: str) -> int:
                 error=reason)
 
 
+def cancel_stopped(s: Session, incident_id: int, limit: int = 10_000) -> int:
+    """Cancel up to `limit` unsent deliveries of the incident's stopped notices; return how many."""
+    stopped = select(Notice.id).where(Notice.incident_id == incident_id,
+                                      Notice.state.in_(("cancelled", "superseded")))
+    ids = list(s.scalars(select(Delivery.id).where(Delivery.notice_id.in_(stopped),
+                                                   Delivery.status.in_(UNSENT)).limit(limit)))
+    return cancel(s, ids, "superseded by a later notice") if ids else 0
+
+
 def cancel(s: Session, delivery_ids: Any, reason: str) -> int:
     """Cancel these deliveries if they have not gone out yet."""
     return move(s, "cancel", Delivery.id.in_(delivery_ids), next_attempt_at=None, error=reason)
