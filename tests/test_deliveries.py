@@ -147,7 +147,8 @@ def test_the_rate_limiter_keeps_the_pace_after_a_provider_pause(
         granted.append(now + limiter.acquire(1))
     first = min(granted)
     assert first >= start + 1.9, "nothing may go out during the provider's pause"
-    first_second = [t for t in granted if t < first + 0.999]
+    # 50 ms of slack: a grant is estimated on this clock, the schedule is kept on Redis's
+    first_second = [t for t in granted if t < first + 0.95]
     assert len(first_second) <= 10, f"{len(first_second)} sends in the first second at 10/s"
 
 

@@ -95,7 +95,7 @@ def chunks(items: Sequence[Item], rate: float) -> Iterator[list[Item]]:
         yield chunk
 
 
-def _adapter(app: Flask, channel: str) -> ChannelAdapter:
+def adapter(app: Flask, channel: str) -> ChannelAdapter:
     """Return the app's adapter of a channel: its connection pool, TLS context and (for
     Telegram) event loop are made once per worker process, not for every batch."""
     made: dict[str, ChannelAdapter] = app.extensions.setdefault("notifier.adapters", {})
@@ -108,8 +108,8 @@ def _adapter(app: Flask, channel: str) -> ChannelAdapter:
 def close_adapters(app: Flask) -> None:
     """Release the app's adapters and their connections (a worker that stops)."""
     made: dict[str, ChannelAdapter] = app.extensions.pop("notifier.adapters", {})
-    for adapter in made.values():
-        adapter.close()
+    for each in made.values():
+        each.close()
 
 
 def _refusal(notice: Notice | None) -> str | None:
@@ -139,12 +139,12 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
     settings = cfg["PROVIDERS"][circuit.PROVIDERS[channel]]
     limiter = RateLimiter(queues.redis(), settings.name, settings.api_url or settings.name,
                           cfg["RATES"][channel])
-    adapter = _adapter(app, channel)
+    channel_adapter = adapter(app, channel)
     totals: dict[str, int] = {}
     items = [(c, m, cost(rendered, channel, m)) for c in batch.deliveries
              for m in [message_for(rendered, channel, c)]]
     with LeaseKeeper(app, batch.token):
-        _send_chunks(Batch(adapter, limiter, notice_id, channel, batch), items, totals)
+        _send_chunks(Batch(channel_adapter, limiter, notice_id, channel, batch), items, totals)
     with db.transaction() as s:
         progress.complete_finished(s, notice_id)
     return totals

@@ -7,7 +7,7 @@ from flask import Flask
 from rq import SimpleWorker
 
 from notifier import queues
-from notifier.channels.registry import ADAPTERS, adapter_class
+from notifier.channels.registry import ADAPTERS
 from workers import context, delivery, reconciler
 
 
@@ -15,10 +15,10 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> None:
     """Run an RQ worker in this process with the reconciler loop beside it."""
     context.use_app(app)
     context.use_queues(queue_names)
-    for channel in ADAPTERS:  # load the provider SDKs now, not while a first message waits
-        if channel in queue_names:
-            adapter_class(channel)
     with app.app_context():
+        for channel in ADAPTERS:  # SDKs, TLS contexts and pools now, not while a message waits
+            if channel in queue_names:
+                delivery.adapter(app, channel)
         conn = queues.redis()
         worker = SimpleWorker([queues.queue(n) for n in queue_names], connection=conn)
         reconciler_stop = threading.Event()
