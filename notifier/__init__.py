@@ -13,6 +13,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, queues
     from .web import auth, console, editor, limiter, public, status, webhooks
+    from .web import api
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -34,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
+    api.init_app(app)
     return app
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..clock import aware, utcnow
 from .accounts import AuditEvent, User
+from .api import Alert, ApiToken, Proposal
 from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
 from .base import (
     CHANNELS,
@@ -20,9 +21,10 @@ from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "CHANNELS", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "AuditEvent",
+    "CHANNELS", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "Alert", "ApiToken",
+    "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
-    "Incident", "Notice", "NoticeTotal",
+    "Incident", "Notice", "NoticeTotal", "Proposal",
     "Role", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
     "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
 ]
