@@ -13,7 +13,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, queues
     from .web import auth, console, editor, limiter, public, status, webhooks
-    from .web import api
+    from .web import api, drafts, readiness, tokens
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -35,6 +35,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
+    for blueprint in (drafts.bp, readiness.bp, tokens.bp):
+        app.register_blueprint(blueprint)
     api.init_app(app)
     return app
 
