@@ -11,17 +11,16 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import banner, config, db, i18n, queues
+    from . import banner, config, db, i18n, logs, queues
     from .web import auth, console, editor, limiter, public, status, webhooks
-    from .web import api, drafts, readiness, tokens
+    from .web import api, drafts, metrics, readiness, tokens
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
     if test_config:
         app.config.update(test_config)
     _secret_key(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app)
     quiet_sdk_loggers()
     db.init_app(app)
     i18n.init_app(app)
@@ -37,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(status.bp)
     for blueprint in (drafts.bp, readiness.bp, tokens.bp):
         app.register_blueprint(blueprint)
+    metrics.init_app(app)
     api.init_app(app)
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from notifier import circuit, control, db, dispatch, queues
+from notifier import circuit, control, db, dispatch, metrics, queues
 from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
@@ -174,8 +175,11 @@ def _send_chunks(adapter: ChannelAdapter, limiter: RateLimiter, notice_id: int, 
         if breaker.is_open:
             hold(batch, rest, breaker.open_until)
             return
-        limiter.acquire(sum(c for _d, _m, c in chunk))
+        waited = limiter.acquire(sum(c for _d, _m, c in chunk))
+        started = time.monotonic()
         outcomes = adapter.send([m for _d, m, _c in chunk])
+        metrics.observe_chunk(queues.redis(), provider, waited, time.monotonic() - started,
+                              outcomes)
         record(outcomes, batch.token, limiter, {d.id: d.attempts for d, _m, _c in chunk})
         circuit.observe(queues.redis(), provider, outcomes)
         fall_back(notice_id, channel, [o.delivery_id for o in outcomes
