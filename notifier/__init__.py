@@ -12,8 +12,20 @@ from flask import Flask
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, logs, queues
-    from .web import auth, console, editor, limiter, public, status, webhooks
-    from .web import api, drafts, metrics, readiness, tokens
+    from .web import (
+        api,
+        auth,
+        console,
+        drafts,
+        editor,
+        limiter,
+        metrics,
+        public,
+        readiness,
+        status,
+        tokens,
+        webhooks,
+    )
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())

@@ -96,7 +96,7 @@ def templates(s: Session) -> list[Check]:
             kinds.setdefault(str(version.content.get("kind", "")), key)
         found.append(Check("templates", key, ok,
                            _l("approved version %(n)s in Swedish and English",
-                              n=version.number) if ok else
+                              n=version.number) if ok and version is not None else
                            _l("no approved version in both Swedish and English"),
                            "" if ok else _l("Write or import %(key)s in both languages and have "
                                             "a second person approve it.", key=key)))

@@ -22,7 +22,7 @@ def payload(status: str = "firing", alertname: str = "TelecomINPlatformDown",
             fingerprint: str = "6a8f0c1d2e3f4a5b") -> dict[str, Any]:
     """Return an Alertmanager webhook payload (version 4) as Alertmanager sends it."""
     return {
-        "version": "4", "groupKey": '{}:{alertname="%s"}' % alertname, "truncatedAlerts": 0,
+        "version": "4", "groupKey": f'{{}}:{{alertname="{alertname}"}}', "truncatedAlerts": 0,
         "status": status, "receiver": "notifier",
         "groupLabels": {"alertname": alertname}, "commonLabels": {"alertname": alertname},
         "commonAnnotations": {"summary": "Calls to 020 and 0771 drop to zero"},

@@ -141,8 +141,9 @@ def test_four_eyes_holds_in_the_api_as_in_the_console(app: Flask, client: FlaskC
         base = versions.find(s, "update", 1)
         data = dict(base.content)
         data["title"] = {**data["title"], "en": data["title"]["en"] + " (revised)"}
-        from notifier.models import User
         from sqlalchemy import select
+
+        from notifier.models import User
         author = s.scalar(select(User).where(User.email == "approver@solvik.example"))
         draft = versions.save_edit(s, base, data, author)
         number = draft.number
@@ -197,3 +198,15 @@ def test_an_unknown_api_url_is_a_problem_and_console_errors_stay_pages(client: F
     resp = client.get("/api/v1/nothing-here", headers={"Authorization": "Bearer x"})
     assert resp.mimetype == PROBLEM
     assert client.get("/no-such-page").mimetype == "text/html"
+
+
+def test_the_readme_lists_every_url_the_notifier_serves(app: Flask) -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Every URL and who may call it", 1)[1].split("\n## ", 1)[0]
+    listed = {re.sub(r"<[^>]+>", "<>", u) for u in re.findall(r"`(/[^`]*)`", table)}
+    for rule in app.url_map.iter_rules():
+        shape = re.sub(r"<[^>]+>", "<>", rule.rule)
+        assert shape in listed, f"{rule.rule} is not in the README's URL table"

@@ -16,8 +16,8 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from .. import limiter as limits
 from .. import auth as console_auth
+from .. import limiter as limits
 from .problems import PROBLEM_TYPE, Problem, ProblemSchema, authenticate, from_http
 
 PREFIX = "/api/v1"

@@ -26,7 +26,7 @@ def incident_out(s: Any, incident: Incident) -> dict[str, Any]:
 
 
 def _incident(s: Any, incident_id: int) -> Incident:
-    incident = s.get(Incident, incident_id)
+    incident: Incident | None = s.get(Incident, incident_id)
     if incident is None:
         raise Problem(404, "not-found", "No such incident", f"There is no incident {incident_id}.")
     return incident

@@ -1,7 +1,7 @@
 """The API's request and response shapes (marshmallow); the OpenAPI document is built from them."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import marshmallow as ma

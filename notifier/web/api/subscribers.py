@@ -41,7 +41,7 @@ def _row(body: dict[str, Any]) -> audience.Row:
 
 
 def _get(s: Any, subscriber_id: int) -> Subscriber:
-    sub = s.get(Subscriber, subscriber_id)
+    sub: Subscriber | None = s.get(Subscriber, subscriber_id)
     if sub is None:
         raise Problem(404, "not-found", "No such subscriber",
                       f"There is no subscriber {subscriber_id}.")
@@ -116,6 +116,6 @@ def export() -> Response:
                 .order_by(Subscriber.id, Subscription.channel)):
                 yield tuple(row)
 
-    resp = Response(stream_with_context(csvout.stream(header, rows())), mimetype="text/csv")
+    resp = Response(stream_with_context(iter(csvout.stream(header, rows()))), mimetype="text/csv")
     resp.headers["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
     return resp
