@@ -45,7 +45,7 @@ def index(query: dict[str, Any]) -> list[dict[str, Any]]:
     return [incident_out(s, i) for i in s.scalars(q)]
 
 
-@blp.get("/<int:incident_id>")
+@blp.get("/<int(max=2147483647):incident_id>")
 @blp.response(200, schemas.IncidentOut)
 @needs("view")
 def show(incident_id: int) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def show(incident_id: int) -> dict[str, Any]:
     return incident_out(s, _incident(s, incident_id))
 
 
-@blp.post("/<int:incident_id>/confirm")
+@blp.post("/<int(max=2147483647):incident_id>/confirm")
 @blp.arguments(schemas.ConfirmIn)
 @blp.response(200, schemas.ConfirmOut)
 @needs("send")
@@ -65,7 +65,7 @@ def confirm(body: dict[str, Any], incident_id: int) -> dict[str, Any]:
     return done.__dict__
 
 
-@blp.post("/<int:incident_id>/dismiss")
+@blp.post("/<int(max=2147483647):incident_id>/dismiss")
 @blp.arguments(schemas.ConfirmIn)
 @blp.response(200, schemas.ProposalOut)
 @needs("send")

@@ -86,7 +86,7 @@ def create(body: dict[str, Any]) -> Any:
     return {"replayed": confirmed.replayed, "notices": notices}, 200 if confirmed.replayed else 201
 
 
-@blp.get("/<int:notice_id>")
+@blp.get("/<int(max=2147483647):notice_id>")
 @blp.response(200, schemas.NoticeOut)
 @needs("view")
 def show(notice_id: int) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def show(notice_id: int) -> dict[str, Any]:
     return out
 
 
-@blp.post("/<int:notice_id>/<any(pause, resume, cancel):action>")
+@blp.post("/<int(max=2147483647):notice_id>/<any(pause, resume, cancel):action>")
 @blp.response(200, schemas.ControlOut)
 @needs("send")
 def act(notice_id: int, action: str) -> dict[str, Any]:

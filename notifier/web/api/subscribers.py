@@ -64,7 +64,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
         return subscriber_out(s, audience.save(s, row))
 
 
-@blp.get("/<int:subscriber_id>")
+@blp.get("/<int(max=2147483647):subscriber_id>")
 @blp.response(200, schemas.SubscriberOut)
 @needs("admin")
 def show(subscriber_id: int) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def show(subscriber_id: int) -> dict[str, Any]:
     return subscriber_out(s, _get(s, subscriber_id))
 
 
-@blp.put("/<int:subscriber_id>")
+@blp.put("/<int(max=2147483647):subscriber_id>")
 @blp.arguments(schemas.SubscriberIn)
 @blp.response(200, schemas.SubscriberOut)
 @needs("admin")
@@ -85,7 +85,7 @@ def update(body: dict[str, Any], subscriber_id: int) -> dict[str, Any]:
         return subscriber_out(s, audience.save(s, row, subscriber_id))
 
 
-@blp.delete("/<int:subscriber_id>")
+@blp.delete("/<int(max=2147483647):subscriber_id>")
 @blp.response(204)
 @needs("admin")
 def remove(subscriber_id: int) -> None:

@@ -60,7 +60,7 @@ def show(key: str) -> dict[str, Any]:
     return template_out(_template(key))
 
 
-@blp.post("/<key>/versions/<int:number>/<any(approve, reject):verdict>")
+@blp.post("/<key>/versions/<int(max=2147483647):number>/<any(approve, reject):verdict>")
 @blp.arguments(schemas.ReviewIn)
 @blp.response(200, schemas.TemplateOut)
 @needs("approve")
