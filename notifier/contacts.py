@@ -161,3 +161,15 @@ def shared_dependencies(s: Session) -> dict[str, list[ContactChannel]]:
         for name in c.depends_on or []:
             found.setdefault(str(name), []).append(c)
     return {name: cs for name, cs in sorted(found.items()) if len(cs) > 1}
+
+
+def set_dependency_state(s: Session, dependency: str, state: str) -> list[ContactChannel]:
+    """Mark every contact channel that depends on it up or down at once; return those changed."""
+    changed = []
+    for c in depending_on(s, dependency):
+        if c.state != state:
+            set_state(s, c.key, state)
+            changed.append(c)
+    audit.record(s, "dependency.state", f"dependency:{dependency}", state=state,
+                 contacts=[c.key for c in changed])
+    return changed

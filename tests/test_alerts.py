@@ -191,3 +191,49 @@ def test_the_rules_parser_accepts_or_refuses_clearly_whatever_text(text: str) ->
         alertrules.parse(text)
     except alertrules.RuleError as exc:
         assert str(exc)
+
+
+def test_a_rule_may_send_its_notice_at_once_as_a_drill(app: Flask, client: FlaskClient,
+                                                        monitoring: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: drill\n    match: {alertname: DrillPhones}\n"
+                     "    dependency: nordtel-in-platform\n    template: phone-lines-down\n"
+                     "    drill_segment: staff\n")
+    app.config["ALERT_RULES"] = str(rules)
+    outcome = client.post("/api/v1/alerts/generic", headers=monitoring, json={
+        "labels": {"alertname": "DrillPhones"}}).get_json()["outcomes"][0]
+    assert outcome["result"] == "draft" and outcome["drill_notice_id"]
+    with app.app_context():
+        drill = db.session().get(Notice, outcome["drill_notice_id"])
+        assert drill.drill and drill.segments == ["staff"] and "banner" not in drill.channels
+        assert db.session().get(Incident, outcome["incident_id"]).state == "draft"
+    assert _states(app)["kundservice"] == "up"
+
+
+def test_an_alert_naming_a_dependency_proposes_every_channel_on_it(
+        client: FlaskClient, monitoring: dict[str, str]) -> None:
+    outcome = client.post("/api/v1/alerts/generic", headers=monitoring, json={
+        "labels": {"alertname": "SupportLineSilent", "dependency": "nordtel"}}).get_json()
+    incident = client.get(f"/api/v1/incidents/{outcome['outcomes'][0]['incident_id']}",
+                          headers=monitoring).get_json()
+    assert incident["proposals"][0]["contact_states"] == {
+        "kundservice": "down", "support": "down", "vaxel": "down"}
+
+
+def test_an_operator_marks_every_channel_on_a_failed_operator_down(app: Flask, demo: Any,
+                                                                    env: dict[str, str]) -> None:
+    import os
+    import subprocess
+
+    from .conftest import notifier_cmd
+
+    run = lambda *a: subprocess.run(notifier_cmd("contacts", "fail", *a), check=False,  # noqa: E731
+                                    env={**os.environ, **env}, capture_output=True, text=True,
+                                    timeout=120)
+    shown = run("nordtel")
+    assert "would mark down: kundservice, support, vaxel" in shown.stdout
+    assert _states(app)["vaxel"] == "up"
+    done = run("nordtel", "--yes")
+    assert done.returncode == 0 and "marked down: kundservice, support, vaxel" in done.stdout
+    assert _states(app)["vaxel"] == "down" and _states(app)["chatt"] == "up"

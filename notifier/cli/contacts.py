@@ -86,3 +86,30 @@ def contacts_verify(key: str) -> None:
     with app().app_context(), database.transaction() as s:
         registry.verify(s, key)
     click.echo(f"{key} verified")
+
+
+@contacts.command("fail", help="A dependency failed (an operator, a platform): show, or with --yes "
+                               "mark down, every contact channel that depends on it.")
+@click.argument("dependency")
+@click.option("--yes", is_flag=True, help="Mark them down now (the banner follows at once)")
+@click.option("--up", "restored", is_flag=True, help="It works again: mark them up instead")
+@fails_clearly
+def contacts_fail(dependency: str, yes: bool, restored: bool) -> None:
+    from .. import contacts as registry
+    from .. import db as database
+    from .. import queues
+
+    state = "up" if restored else "down"
+    with app().app_context():
+        with database.transaction() as s:
+            found = registry.depending_on(s, dependency)
+            if not found:
+                click.echo(f"no contact channel depends on {dependency}")
+                return
+            if not yes:
+                click.echo(f"would mark {state}: {', '.join(c.key for c in found)} "
+                           "(add --yes to do it)")
+                return
+            changed = registry.set_dependency_state(s, dependency, state)
+        queues.publish_banner_soon()
+    click.echo(f"marked {state}: {', '.join(c.key for c in changed) or 'nothing (already)'}")
