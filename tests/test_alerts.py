@@ -228,9 +228,11 @@ def test_an_operator_marks_every_channel_on_a_failed_operator_down(app: Flask, d
 
     from .conftest import notifier_cmd
 
-    run = lambda *a: subprocess.run(notifier_cmd("contacts", "fail", *a), check=False,  # noqa: E731
-                                    env={**os.environ, **env}, capture_output=True, text=True,
-                                    timeout=120)
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(notifier_cmd("contacts", "fail", *args), check=False,
+                              env={**os.environ, **env}, capture_output=True, text=True,
+                              timeout=120)
+
     shown = run("nordtel")
     assert "would mark down: kundservice, support, vaxel" in shown.stdout
     assert _states(app)["vaxel"] == "up"
