@@ -22,6 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from redis import Redis
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import circuit, db, queues
 from .channels.base import Outcome
@@ -88,7 +89,7 @@ class NotifierCollector(Collector):
             yield from self._redis(queues.redis())
 
     def _database(self) -> Iterator[Metric]:
-        with db.transaction() as s:
+        with db.engine().connect() as conn, Session(bind=conn) as s:  # reads only: no write lock
             deliveries = GaugeMetricFamily("notifier_deliveries", "Deliveries by delivery "
                                            "channel and status", labels=["channel", "status"])
             for channel, status, n in s.execute(select(Delivery.channel, Delivery.status,
