@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         console,
         drafts,
         editor,
+        inputs,
         limiter,
         metrics,
         public,
@@ -33,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     _secret_key(app)
     logs.configure(app)
+    inputs.init_app(app)
     quiet_sdk_loggers()
     db.init_app(app)
     i18n.init_app(app)

@@ -211,3 +211,13 @@ def test_the_readme_lists_every_url_the_notifier_serves(app: Flask) -> None:
     for rule in app.url_map.iter_rules():
         shape = re.sub(r"<[^>]+>", "<>", rule.rule)
         assert shape in listed, f"{rule.rule} is not in the README's URL table"
+
+
+def test_a_nul_character_is_refused_clearly_everywhere(client: FlaskClient,
+                                                       operator: dict[str, str]) -> None:
+    resp = client.post("/api/v1/notices/preview", headers=operator,
+                       json={**NOTICE, "values": {"contacts": ["vaxel\x00"]}})
+    assert resp.status_code == 400 and resp.mimetype == PROBLEM
+    assert "NUL" in resp.get_json()["detail"]
+    assert client.get("/api/v1/templates/a%00b", headers=operator).status_code == 400
+    assert client.post("/webhooks/twilio/inbound", data={"Body": "STOP\x00"}).status_code == 400
