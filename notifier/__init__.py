@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import banner, config, db, i18n, logs, queues
+    from . import banner, config, db, deliveries, i18n, logs, queues
     from .web import (
         api,
         auth,
@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     inputs.init_app(app)
     quiet_sdk_loggers()
     db.init_app(app)
+    deliveries.strict(app.extensions["notifier.engine"])
     i18n.init_app(app)
     queues.init_app(app)
     limiter.init_app(app)

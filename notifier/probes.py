@@ -32,11 +32,11 @@ def twilio(p: ProviderSettings) -> Probe:
     from twilio.base.exceptions import TwilioException
     from twilio.rest import Client
 
-    from .channels.sms import RebasedHttpClient
+    from .channels.transports.twilio import TwilioTransport
 
     sid = p.credentials["account_sid"]
     client = Client(sid, p.credentials["auth_token"],
-                    http_client=RebasedHttpClient(p.api_url, timeout=TIMEOUT))
+                    http_client=TwilioTransport(p.api_url, timeout=TIMEOUT))
     try:
         account = client.api.v2010.accounts(sid).fetch()
     except (TwilioException, OSError) as exc:

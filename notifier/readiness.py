@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from . import contacts, library, probes, totals
 from .clock import utcnow
-from .models import CHANNELS, Incident, Notice, Subscription, Template, TemplateVersion
+from .models import SUBSCRIPTION_CHANNELS as CHANNELS
+from .models import Incident, Notice, Subscription, Template, TemplateVersion
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 KINDS = ("initial", "update", "all_clear", "maintenance")

@@ -1,14 +1,13 @@
 """Typed SQLAlchemy models: the record of truth, one module per part of the domain."""
 from __future__ import annotations
 
+from ..channels import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS
 from ..clock import aware, utcnow
+from ..i18n import LANGUAGES
 from .accounts import AuditEvent, User
 from .api import Alert, ApiToken, Proposal
 from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
 from .base import (
-    CHANNELS,
-    DELIVERY_CHANNELS,
-    LANGUAGES,
     NAMING,
     OPEN_STATUSES,
     Base,
@@ -21,8 +20,8 @@ from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "CHANNELS", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "Alert", "ApiToken",
-    "AuditEvent",
+    "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "SUBSCRIPTION_CHANNELS", "Alert",
+    "ApiToken", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
     "Incident", "Notice", "NoticeTotal", "Proposal",
     "Role", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",

@@ -1,7 +1,7 @@
 """api tokens, alerts, contact dependencies
 
 Revision ID: 0006_api
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30 16:26:40.651381
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_api'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ from typing import Any
 from flask import g, request
 from flask_smorest import Blueprint
 
-from ... import control, db, dispatch, idempotency, totals
+from ... import control, db, dispatch, idempotency, progress, totals
 from ...models import Notice
 from . import schemas
 from .problems import Problem, answer_problems, needs, who
@@ -44,15 +44,15 @@ def preview_out(p: dispatch.Preview) -> dict[str, Any]:
 def notice_out(s: Any, notice: Notice) -> dict[str, Any]:
     """Return a notice with its progress per delivery channel."""
     per = totals.of_notice(s, notice.id)
-    progress = {ch: {"counts": t.counts, "failures": t.failures,
+    channels = {ch: {"counts": t.counts, "failures": t.failures,
                      "first_sent_at": t.first_sent_at, "half_at": t.half_at,
                      "most_at": t.most_at, "all_at": t.all_at} for ch, t in per.items()}
     counts = {ch: t.counts for ch, t in per.items()}
     return {**{k: getattr(notice, k) for k in (
         "id", "incident_id", "template_key", "kind", "severity", "state", "drill", "channels",
         "segments", "created_at", "created_by", "scheduled_at")},
-        "finished": notice.state != "scheduled" and dispatch.is_finished(counts),
-        "progress": progress}
+        "finished": notice.state != "scheduled" and progress.is_finished(counts),
+        "progress": channels}
 
 
 @blp.post("/preview")

@@ -9,7 +9,8 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from ...contacts import STATES
-from ...models import CHANNELS, DELIVERY_CHANNELS, LANGUAGES
+from ...models import DELIVERY_CHANNELS, LANGUAGES
+from ...models import SUBSCRIPTION_CHANNELS as CHANNELS
 
 
 class UTC_(f.DateTime):

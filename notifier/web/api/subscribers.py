@@ -8,7 +8,7 @@ from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ... import audience, csvout, db
+from ... import addresses, audience, csvout, db
 from ...models import Segment, Subscriber, SubscriberSegment, Subscription
 from . import schemas
 from .problems import Problem, answer_problems, needs
@@ -34,7 +34,7 @@ def _row(body: dict[str, Any]) -> audience.Row:
     try:
         return audience.parse_row({**{k: v for k, v in body.items() if k != "segments"},
                                    "segments": "|".join(body["segments"])})
-    except audience.AddressError as exc:
+    except addresses.AddressError as exc:
         field, _, message = str(exc).partition(": ")
         raise Problem(422, "address", "An address is not usable", str(exc),
                       {field if message else "body": message or str(exc)}) from None
