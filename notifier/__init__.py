@@ -11,16 +11,30 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import banner, config, db, deliveries, i18n, queues
-    from .web import auth, console, editor, limiter, public, status, webhooks
+    from . import banner, config, db, deliveries, i18n, logs, queues
+    from .web import (
+        api,
+        auth,
+        console,
+        drafts,
+        editor,
+        inputs,
+        limiter,
+        metrics,
+        public,
+        readiness,
+        status,
+        tokens,
+        webhooks,
+    )
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
     if test_config:
         app.config.update(test_config)
     _secret_key(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app)
+    inputs.init_app(app)
     quiet_sdk_loggers()
     db.init_app(app)
     deliveries.strict(app.extensions["notifier.engine"])
@@ -35,6 +49,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
+    for blueprint in (drafts.bp, readiness.bp, tokens.bp):
+        app.register_blueprint(blueprint)
+    metrics.init_app(app)
+    api.init_app(app)
     return app
 
 

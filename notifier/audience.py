@@ -197,3 +197,28 @@ def check_segments(s: Session, segments: Iterable[str]) -> None:
     if unknown:
         raise NotifierError(f"Unknown segment {', '.join(unknown)}. Known segments: "
                             f"{', '.join(sorted(known)) or 'none'}.")
+
+
+def save(s: Session, row: Row, subscriber_id: int | None = None) -> Subscriber:
+    """Create a subscriber from a validated row, or make an existing one match it (the API's write)."""
+    sub = Subscriber() if subscriber_id is None else s.get(Subscriber, subscriber_id)
+    if sub is None:
+        raise NotifierError(f"No subscriber {subscriber_id}.")
+    s.add(sub)
+    sub.name, sub.language, sub.external_id = row.name, row.language, row.external_id
+    s.flush()
+    _replace_subscriptions(s, sub.id, row.addresses)
+    _replace_segments(s, sub.id, row.segments, _segment_ids(s))
+    audit.record(s, "subscriber.save", f"subscriber:{sub.id}")
+    return sub
+
+
+def remove(s: Session, subscriber_id: int) -> None:
+    """Delete a subscriber and their subscriptions; past deliveries keep no link to them."""
+    ids = select(Subscription.id).where(Subscription.subscriber_id == subscriber_id)
+    s.execute(update(Delivery).where(Delivery.subscription_id.in_(ids))
+              .values(subscription_id=None))
+    s.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber_id))
+    s.execute(delete(SubscriberSegment).where(SubscriberSegment.subscriber_id == subscriber_id))
+    s.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
+    audit.record(s, "subscriber.delete", f"subscriber:{subscriber_id}")

@@ -14,6 +14,7 @@ PUBLISH_BANNER = "workers.jobs.publish_banner"
 START_SCHEDULED = "workers.jobs.start_scheduled"
 PLAN_NOTICE = "workers.jobs.plan_notice"
 CANCEL_STOPPED = "workers.jobs.cancel_stopped"
+TELL_ONCALL = "workers.jobs.tell_oncall"
 
 
 def worker_orders(workers: int) -> list[list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
@@ -16,7 +17,7 @@ from typing import Any, Self
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from notifier import circuit, db, deliveries, enqueueing, progress, queues
+from notifier import circuit, db, deliveries, enqueueing, metrics, progress, queues
 from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.deliveries import Claim, Claimed
@@ -175,8 +176,11 @@ def _send_chunks(b: Batch, items: list[Item], totals: dict[str, int]) -> None:
         if _should_yield(b):
             _hand_over(b, rest)
             return
-        b.limiter.acquire(sum(cost_ for _d, _m, cost_ in chunk))
+        waited = b.limiter.acquire(sum(cost_ for _d, _m, cost_ in chunk))
+        started = time.monotonic()
         outcomes = b.adapter.send([m for _d, m, _c in chunk])
+        metrics.observe_chunk(queues.redis(), b.provider, waited, time.monotonic() - started,
+                              outcomes)
         _record(b, outcomes, {d.id: d.attempts for d, _m, _c in chunk})
         for o in outcomes:
             totals[o.result.value] = totals.get(o.result.value, 0) + 1

@@ -1,7 +1,7 @@
 """Queue jobs: each takes ids only and runs inside the worker's app context."""
 from __future__ import annotations
 
-from notifier import banner, db, deliveries, dispatch, planner, progress
+from notifier import banner, db, deliveries, dispatch, oncall, planner, progress
 from workers import delivery, reconciler
 from workers.context import in_app_context
 
@@ -53,3 +53,8 @@ def _cancel_stopped(incident_id: int) -> int:
 def cancel_stopped(incident_id: int) -> int:
     """Cancel what the stopped (superseded, cancelled) notices of an incident left unsent."""
     return in_app_context(_cancel_stopped, incident_id)
+
+
+def tell_oncall(proposal_id: int, segment: str) -> int:
+    """Tell the on-call segment that monitoring opened a draft incident; return messages sent."""
+    return in_app_context(oncall.tell, proposal_id, segment)

@@ -18,6 +18,7 @@ from notifier import (
     dispatch,
     enqueueing,
     idempotency,
+    metrics,
     planner,
     progress,
     queues,
@@ -140,6 +141,7 @@ def run_forever(app: object, every: float, stop: threading.Event) -> None:
         try:
             with app.app_context():  # type: ignore[attr-defined]
                 done = reconcile()
+                metrics.count_reconcile(queues.redis(), done)
             if any(done.get(k) for k in ("requeued", "orphaned", "fallbacks", "stopped",
                                              "given_up")):
                 log.info("reconciler: %s", done)

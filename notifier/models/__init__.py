@@ -5,6 +5,7 @@ from ..channels import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS
 from ..clock import aware, utcnow
 from ..i18n import LANGUAGES
 from .accounts import AuditEvent, User
+from .api import Alert, ApiToken, Proposal
 from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
 from .base import (
     NAMING,
@@ -19,9 +20,10 @@ from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "SUBSCRIPTION_CHANNELS", "AuditEvent",
+    "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "SUBSCRIPTION_CHANNELS", "Alert",
+    "ApiToken", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
-    "Incident", "Notice", "NoticeTotal",
+    "Incident", "Notice", "NoticeTotal", "Proposal",
     "Role", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
     "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
 ]
