@@ -18,10 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import contacts, library, probes, totals
+from . import contacts, estimate, library, probes, totals
 from .clock import utcnow
 from .models import SUBSCRIPTION_CHANNELS as CHANNELS
-from .models import Incident, Notice, Subscription, Template, TemplateVersion
+from .models import Incident, Subscription, Template, TemplateVersion
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 KINDS = ("initial", "update", "all_clear", "maintenance")
@@ -192,29 +192,13 @@ def last_drill(s: Session) -> list[Check]:
         "" if ok else _l("Send a drill (twice a year) and look into what did not arrive."))]
 
 
-def sms_segments(s: Session) -> int:
-    """Return the segments of the latest SMS actually rendered (2 for the shipped library)."""
-    notice = s.scalar(select(Notice).order_by(Notice.id.desc()).limit(1))
-    sms = ((notice.rendered if notice else {}).get("sv") or {}).get("sms") or {}
-    return int((sms.get("sms") or {}).get("segments") or 2)
-
-
 def estimates(s: Session) -> list[Check]:
     """Estimate how long reaching every subscriber takes per channel at the provider limits."""
-    # The rate arithmetic the console's preview uses (units / rate, SMS in segments); issue 11
-    # brings one estimator for all of them, which this should then call.
-    rates = current_app.config["RATES"]
-    rows = dict(s.execute(select(Subscription.channel, func.count(func.distinct(
-        Subscription.address))).where(Subscription.status == "active")
-        .group_by(Subscription.channel)).all())
-    segments = sms_segments(s)
     found = []
-    for channel in CHANNELS:
-        units = rows.get(channel, 0) * (segments if channel == "sms" else 1)
-        seconds = units / rates[channel]
+    for channel, e in estimate.for_audience(s).items():
         found.append(Check("estimate", channel, True, _l(
-            "%(n)s recipients in about %(minutes)s min at %(rate)s/s", n=rows.get(channel, 0),
-            minutes=max(1, math.ceil(seconds / 60)) if units else 0, rate=rates[channel])))
+            "%(n)s recipients in about %(minutes)s min at %(rate)s/s", n=e.recipients,
+            minutes=max(1, math.ceil(e.seconds / 60)) if e.units else 0, rate=e.rate)))
     return found
 
 

@@ -190,7 +190,7 @@ def reroute(notice_id: int, source: str, target: str) -> None:
 @click.argument("notice_id", type=int, required=False)
 @fails_clearly
 def status(notice_id: int | None) -> None:
-    from .. import clock, progress
+    from .. import clock, estimate, progress
     from .. import db as database
     from ..models import Notice
 
@@ -210,3 +210,15 @@ def status(notice_id: int | None) -> None:
         _print_counts(progress.progress(s, notice_id))
         for w in progress.waiting(s, notice_id):
             click.echo(f"waiting: {w.describe()} (Swedish time)")
+        for e in estimate.for_notice(s, notice).values():
+            live = f", now {e.live:.1f}/s" if e.live is not None else ""
+            click.echo(f"{e.channel:9} {e.recipients:,} to go, about {_duration(e.seconds)} at "
+                       f"{e.rate:g}/s{live}")
+
+
+def _duration(seconds: float) -> str:
+    """Say how long as a person would: 40 s, 3 min, 2 h 5 min."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

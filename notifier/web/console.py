@@ -5,7 +5,6 @@ import hashlib
 import json
 import math
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from .. import (
     control,
     db,
     dispatch,
+    estimate,
     idempotency,
     library,
     progress,
@@ -73,32 +73,13 @@ def duration(seconds: float) -> str:
     return f"about {hours} h {rest} min" if rest else f"about {hours} h"
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """How long one delivery channel of a previewed notice takes at the provider's rate."""
-
-    channel: str
-    recipients: int
-    units: int  # what the rate counts: SMS segments, otherwise messages
-    rate: float
-
-    @property
-    def seconds(self) -> float:
-        """Return the sending time in seconds."""
-        return self.units / self.rate
-
-
 @bp.app_template_global()
-def send_estimates(preview: dispatch.Preview, rates: dict[str, float]) -> dict[str, Estimate]:
-    """Estimate each channel's sending time; the SMS rate counts segments, not messages."""
-    result = {}
-    for channel, per in preview.counts.items():
-        units = 0
-        for lang, n in per.items():
-            sms = preview.rendered[lang][channel].sms if channel == "sms" else None
-            units += n * (sms.segments if sms else 1)
-        result[channel] = Estimate(channel, sum(per.values()), units, rates[channel])
-    return result
+def send_estimates(preview: dispatch.Preview,
+                   rates: dict[str, float] | None = None) -> dict[str, estimate.Estimate]:
+    """Estimate each channel's sending time (the one estimator: SMS in segments, queue ahead)."""
+    segments = {lang: per["sms"].sms.segments for lang, per in preview.rendered.items()
+                if "sms" in per and per["sms"].sms}
+    return estimate.for_counts(db.session(), preview.counts, segments)
 
 
 @bp.app_context_processor
@@ -256,6 +237,9 @@ def notice_progress(notice_id: int) -> Any:
     first, last = progress.timestamps(s, n.id)
     return jsonify(state=n.state, counts=counts, finished=progress.is_finished(counts),
                    waiting=[w.describe() for w in progress.waiting(s, n.id)],
+                   estimates={ch: {"seconds": round(e.seconds, 1), "rate": e.rate,
+                                   "live": e.live, "left": e.recipients}
+                              for ch, e in estimate.for_notice(s, n).items()},
                    first_sent=clock.local(first, seconds=True) if first else None,
                    last_sent=clock.local(last, seconds=True) if last else None)
 
