@@ -10,6 +10,7 @@ the same answer.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ PREFIX = "notifier:metrics:"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
 PROVIDERS = ("twilio", "sendgrid", "telegram")
-RECONCILER_ACTIONS = ("requeued", "orphaned", "failed", "jobs")
+RECONCILER_ACTIONS = ("requeued", "orphaned", "fallbacks", "stopped", "given_up", "jobs")
 
 
 def _bucket(value: float, bounds: Sequence[float]) -> str:
@@ -48,9 +49,11 @@ def observe_chunk(redis: Redis, provider: str, waited: float, seconds: float,
     pipe.hincrbyfloat(latency, "sum", seconds)
     pipe.hincrby(wait, _bucket(waited, WAIT_BUCKETS), 1)
     pipe.hincrbyfloat(wait, "sum", waited)
-    for o in outcomes:
-        label = o.result.value + (f":{o.error_code}" if o.error_code else "")
-        pipe.hincrby(f"{PREFIX}results:{provider}", label[:48], 1)
+    # One increment per kind of result, not per recipient: a chunk can hold a thousand emails.
+    labels = Counter((o.result.value + (f":{o.error_code}" if o.error_code else ""))[:48]
+                     for o in outcomes)
+    for label, n in labels.items():
+        pipe.hincrby(f"{PREFIX}results:{provider}", label, n)
     pipe.execute()
 
 

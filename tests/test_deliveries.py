@@ -6,6 +6,7 @@ machine (notifier/deliveries.py) existed.
 from __future__ import annotations
 
 import ast
+import itertools
 import threading
 import time
 from datetime import timedelta
@@ -271,3 +272,15 @@ def test_the_architecture_document_lists_the_transitions_as_the_code_has_them() 
     for t in deliveries.TRANSITIONS.values():
         row = f"| `{t.name}` | {', '.join(t.leaves) or '(new row)'} | {t.enters} | {t.why} |"
         assert row in doc, f"docs/architecture.md lacks or differs on: {row}"
+
+
+def test_a_worker_that_fell_behind_uses_the_slots_it_missed(env: dict[str, str]) -> None:
+    redis = Redis.from_url(env["NOTIFIER_REDIS_URL"])
+    limiter = RateLimiter(redis, "sendgrid", "catch-up-test", rate=10)
+    assert limiter.reserve(1) == 0
+    time.sleep(0.35)  # a slow provider call: three slots of the allowance went by unused
+    waits = [limiter.reserve(1) for _ in range(12)]
+    immediate = len(list(itertools.takewhile(lambda w: w == 0, waits)))
+    # The missed slots are used at once (without catching up, only one would be), but never
+    # more than half a second of them, and then the pace is the rate again.
+    assert 3 <= immediate <= 7 and waits[-1] > 0.3, waits

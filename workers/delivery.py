@@ -68,16 +68,25 @@ def _lease(app: Flask) -> datetime:
 
 def message_for(rendered: dict[str, Any], channel: str, c: Claimed) -> Message:
     """Build the adapter message from the notice's rendered snapshot."""
-    per_lang = rendered.get(c.language) or rendered.get("sv") or next(iter(rendered.values()))
-    r = per_lang[channel]
-    return Message(c.id, c.address, c.language, r["text"], r.get("subject"), r.get("html"))
+    return messages(rendered, channel, [c])[0]
 
 
-def cost(rendered: dict[str, Any], channel: str, m: Message) -> float:
+def messages(rendered: dict[str, Any], channel: str, claimed: Sequence[Claimed]) -> list[Message]:
+    """Build a batch's adapter messages; each language's texts are looked up once."""
+    parts: dict[str, tuple[str, str | None, str | None]] = {}
+    for lang, per in rendered.items():
+        r = per[channel]
+        parts[lang] = (r["text"], r.get("subject"), r.get("html"))
+    fallback = parts.get("sv") or next(iter(parts.values()))
+    return [Message(c.id, c.address, c.language, *parts.get(c.language, fallback))
+            for c in claimed]
+
+
+def cost(rendered: dict[str, Any], channel: str, language: str) -> float:
     """Return what one message costs against the provider's allowance (SMS: segments)."""
     if channel != "sms":
         return 1.0
-    info = (rendered.get(m.language) or rendered["sv"])["sms"].get("sms") or {}
+    info = (rendered.get(language) or rendered["sv"])["sms"].get("sms") or {}
     return float(info.get("segments", 1))
 
 
@@ -142,8 +151,10 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
                           cfg["RATES"][channel])
     channel_adapter = adapter(app, channel)
     totals: dict[str, int] = {}
-    items = [(c, m, cost(rendered, channel, m)) for c in batch.deliveries
-             for m in [message_for(rendered, channel, c)]]
+    costs = {lang: cost(rendered, channel, lang) for lang in rendered}
+    items = [(c, m, costs.get(m.language, 1.0))
+             for c, m in zip(batch.deliveries, messages(rendered, channel, batch.deliveries),
+                             strict=True)]
     with LeaseKeeper(app, batch.token):
         _send_chunks(Batch(channel_adapter, limiter, notice_id, channel, batch), items, totals)
     with db.transaction() as s:
@@ -227,9 +238,9 @@ def _may_go_on(b: Batch, rest: list[int]) -> bool:
             else:
                 deliveries.stop(s, b.claim.token, rest, f"notice {state}")
         return False
-    if len(owned) < len(rest):
+    if owned < len(rest):
         log.warning("notice %d %s: the batch lost its claim on %d deliveries; stopping",
-                    b.notice_id, b.channel, len(rest) - len(owned))
+                    b.notice_id, b.channel, len(rest) - owned)
         return False
     return True
 
@@ -242,7 +253,8 @@ def _record(b: Batch, outcomes: Sequence[Outcome], attempts: dict[int, int]) -> 
     fallbacks: list[int] = []
     with db.transaction() as s:
         recorded = deliveries.record(s, b.claim.token, outcomes,
-                                     deliveries.policy_of(s, b.notice_id), attempts)
+                                     deliveries.policy_of(s, b.notice_id), attempts,
+                                     whole_range=True)
         failed = recorded.failed + recorded.opted_out
         notice = s.get(Notice, b.notice_id) if failed else None
         if notice is not None:

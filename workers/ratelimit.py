@@ -6,20 +6,22 @@ import time
 
 from redis import Redis
 
-# GCRA (the generic cell rate algorithm) without burst, on Redis's clock. The bucket keeps one
-# number, the theoretical arrival time (tat): the moment the account's allowance is spent up to.
-# Reserving n units starts at tat, at now, or at the end of a provider's Retry-After pause,
-# whichever is latest, and moves tat n/rate seconds on; the caller waits until that start. So
-# any one-second window carries one second of allowance, also the first one after a pause.
+# GCRA (the generic cell rate algorithm) on Redis's clock. The bucket keeps one number, the
+# theoretical arrival time (tat): the slot on the allowance's time grid the next reservation
+# takes. Reserving n units takes the slot at tat, moves tat n/rate seconds on, and the caller
+# waits until its slot. A worker that fell behind (a slow provider call, a database wait) may
+# still take slots up to CATCH_UP seconds old, so the allowance is used to the last message;
+# nothing ever takes a slot before the end of a provider's Retry-After pause, so the first second
+# after a pause carries one second of allowance and no more.
 _RESERVE = """
-local rate, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rate, n, catch_up = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(tat, now, paused)
+local start = math.max(tat, now - catch_up, paused)
 redis.call('SET', KEYS[1], tostring(start + n / rate), 'EX', 3600)
-return tostring(start - now)
+return tostring(math.max(0, start - now))
 """
 
 # How long a reservation made now would wait, without making it.
@@ -30,6 +32,8 @@ local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 return tostring(math.max(tat, now, paused) - now)
 """
+
+CATCH_UP = 0.5  # seconds of missed slots a worker that fell behind may still use
 
 _PAUSE = """
 local t = redis.call('TIME')
@@ -56,7 +60,7 @@ class RateLimiter:
     def reserve(self, n: float = 1) -> float:
         """Reserve n units of the allowance; return the seconds to wait before using them."""
         return max(0.0, float(self._reserve(keys=[self.bucket, self.pause_key],
-                                            args=[self.rate, n])))
+                                            args=[self.rate, n, CATCH_UP])))
 
     def peek(self) -> float:
         """Return how long a reservation made now would wait (nothing is reserved)."""

@@ -71,12 +71,14 @@ def _values(name: str, now: datetime, pid: Any, code: Any, err: Any, nxt: Any) -
 
 
 def record(s: Session, token: str, outcomes: Sequence[Outcome], policy: Policy,
-           attempts: dict[int, int] | None = None) -> Recorded:
+           attempts: dict[int, int] | None = None, whole_range: bool = False) -> Recorded:
     """Write every outcome in bulk, under the claim that sent it, along the machine's edges.
 
     Outcomes with the same values go in one UPDATE ... WHERE id IN (...); those with a provider
     id of their own in one executemany per transition. A row another claim has taken over since
-    (its lease ran out) is left alone.
+    (its lease ran out) is left alone. `whole_range` says the outcomes are every row the claim
+    still owns between their lowest and highest id (a worker's chunk): an UPDATE covering all
+    of them then names that range instead of a thousand ids.
     """
     now = utcnow()
     attempts = attempts or {}
@@ -94,8 +96,9 @@ def record(s: Session, token: str, outcomes: Sequence[Outcome], policy: Policy,
             singles.setdefault(name, []).append(
                 {"b_id": ids[0], "b_pid": pid, "b_code": code, "b_err": err, "b_next": nxt})
             continue
-        s.execute(statement(name, Delivery.id.in_(ids), owned,
-                            **_values(name, now, pid, code, err, nxt)))
+        rows = Delivery.id.between(min(ids), max(ids)) if whole_range and \
+            len(ids) == len(outcomes) else Delivery.id.in_(ids)
+        s.execute(statement(name, rows, owned, **_values(name, now, pid, code, err, nxt)))
     for name, params in singles.items():
         values = _values(name, now, bindparam("b_pid"), bindparam("b_code"), bindparam("b_err"),
                          bindparam("b_next"))
