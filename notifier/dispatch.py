@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from . import audience, audit, contacts, db, library
 from .deliveries import cancel_unsent
 from .errors import NotifierError
+from .library import jail
 from .models import (
     CHANNELS,
     DELIVERY_CHANNELS,
@@ -131,8 +132,10 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     version = approved_version(s, req.template_key)
     spec = library.parse_spec(version.content, source=f"{req.template_key} v{version.number}")
     values = library.validate_values(spec, req.values, contacts.options(s))
-    rendered = library.render_all(spec, values, drill=req.drill,
-                                  organisation=current_app.config["ORGANISATION"])
+    # In a child process with limits on time and memory: an approved template was still
+    # written by a person, and confirm must never hang on it.
+    rendered = jail.run(library.render_all, spec, values, drill=req.drill,
+                        organisation=current_app.config["ORGANISATION"])
     # The snapshot keeps every channel's wording, so a fallback or "send the rest by email"
     # can use it later; the operator sees the chosen channels.
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
