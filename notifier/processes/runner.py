@@ -15,6 +15,9 @@ from ..errors import NotifierError
 from . import embedded
 
 log = logging.getLogger("notifier.up")
+# gunicorn's logger with secrets in URLs (the Telegram webhook's, tokens) redacted from the
+# access log: `notifier web` writes one; `notifier up` only when GUNICORN_CMD_ARGS asks for it.
+REDACTING_LOGGER = ("--logger-class", "notifier.processes.accesslog.RedactingLogger")
 
 
 def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -56,7 +59,8 @@ def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subproce
         procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env)
     procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                   f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
-                                  "--no-control-socket", "notifier:create_app()"], env)
+                                  "--no-control-socket", *REDACTING_LOGGER, "notifier:create_app()"],
+                           env)
     # The banner has a worker of its own so it never waits behind a long SMS batch.
     procs["worker-banner"] = _spawn("banner worker", ["notifier", "worker", "--queues",
                                                       "banner,control"], env)
