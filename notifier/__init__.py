@@ -12,7 +12,7 @@ from flask import Flask
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, queues
-    from .web import auth, console, editor, headers, public, status, webhooks
+    from .web import account, auth, console, editor, headers, public, status, webhooks
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(account.bp)
     return app
 
 

@@ -5,7 +5,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_LEASE_SECONDS": ("60", "How long a worker owns a claimed delivery before the reconciler hands it to another"),
     "NOTIFIER_RECONCILE_EVERY": ("5", "Seconds between reconciler passes"),
     "NOTIFIER_LOG_LEVEL": ("INFO", "Log level of every process"),
+    "NOTIFIER_SESSION_IDLE_MINUTES": ("30", "A console session ends after this many minutes without activity (the console warns a minute before)"),
+    "NOTIFIER_SESSION_MAX_HOURS": ("12", "A console session ends this many hours after signing in, active or not"),
+    "NOTIFIER_AS": ("", "The account a `notifier` command acts as (instead of `--as EMAIL`)"),
+    "NOTIFIER_PASSWORD": ("", "That account's password, for scripts (otherwise the command asks)"),
+    "NOTIFIER_TOTP": ("", "That account's current second-factor code, for scripts (otherwise the command asks when the account has one)"),
 }
 
 SANDBOX_CREDENTIALS = {
@@ -147,6 +152,22 @@ def _check_credentials(environ: Mapping[str, str]) -> None:
                                 "sandbox.")
 
 
+@dataclass(frozen=True)
+class CliCredentials:
+    """Who a `notifier` command acts as, from the environment (never kept in the app config)."""
+
+    as_email: str
+    password: str = field(repr=False, default="")
+    totp: str = field(repr=False, default="")
+
+
+def cli_credentials(environ: Mapping[str, str] | None = None) -> CliCredentials:
+    """Read NOTIFIER_AS, NOTIFIER_PASSWORD and NOTIFIER_TOTP when a command starts."""
+    environ = os.environ if environ is None else environ
+    return CliCredentials(_env(environ, "NOTIFIER_AS"), environ.get("NOTIFIER_PASSWORD", ""),
+                          _env(environ, "NOTIFIER_TOTP"))
+
+
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read the environment into Flask config keys."""
     environ = os.environ if environ is None else environ
@@ -181,6 +202,8 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LEASE_SECONDS": _positive(environ, "NOTIFIER_LEASE_SECONDS", 60.0),
         "RECONCILE_EVERY": _positive(environ, "NOTIFIER_RECONCILE_EVERY", 5.0),
         "LOG_LEVEL": _env(environ, "NOTIFIER_LOG_LEVEL") or "INFO",
+        "SESSION_IDLE_MINUTES": _positive(environ, "NOTIFIER_SESSION_IDLE_MINUTES", 30.0),
+        "SESSION_MAX_HOURS": _positive(environ, "NOTIFIER_SESSION_MAX_HOURS", 12.0),
         "SENDGRID_WEBHOOK_PUBLIC_KEY": _env(environ, "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
         "TELEGRAM_WEBHOOK_SECRET": _env(environ, "NOTIFIER_TELEGRAM_WEBHOOK_SECRET") or None,
     }

@@ -15,7 +15,7 @@ def main() -> None:
 
 
 for command in (processes.up, processes.web, processes.worker, processes.sandbox,
-                database.db, users.users, templates.templates, contacts.contacts,
+                database.db, users.users, users.break_glass, templates.templates, contacts.contacts,
                 subscribers.subscribers, notices.send, notices.status, notices.pause,
                 notices.resume, notices.cancel, notices.reroute):
     main.add_command(command)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .base import app, fails_clearly
+from .base import acts_as, app, fails_clearly
 
 
 @click.group(help="The contact-channel registry (the company's own phone numbers, chat, ...).")
@@ -26,6 +26,7 @@ def contacts_list() -> None:
 @click.argument("key")
 @click.argument("state", type=click.Choice(["up", "down", "unknown"]))
 @fails_clearly
+@acts_as("contacts")
 def contacts_set(key: str, state: str) -> None:
     from .. import contacts as registry
     from .. import db as database
@@ -48,6 +49,7 @@ def contacts_set(key: str, state: str) -> None:
 @click.option("--value", required=True, help="Number, address or https link")
 @click.option("--state", default="up", type=click.Choice(["up", "down", "unknown"]))
 @fails_clearly
+@acts_as("contacts")
 def contacts_add(key: str, kind: str, label_sv: str, label_en: str, value: str, state: str) -> None:
     from .. import contacts as registry
     from .. import db as database
