@@ -104,3 +104,10 @@ def sign_out_everywhere(s: Session, user: User, who: str) -> None:
     """End every session of an account (a copied cookie included)."""
     user.session_version += 1
     audit.record(s, "user.sign_out_everywhere", f"user:{user.email}", who=who)
+
+
+def disable(s: Session, user: User, who: str) -> None:
+    """Disable an account; its sessions end at once."""
+    user.active = False
+    user.session_version += 1
+    audit.record(s, "user.disable", f"user:{user.email}", who=who)

@@ -73,6 +73,7 @@ def _keep_signed_in(user_id: str) -> None:
     """Carry this session over to the account's new session version."""
     from .auth import load
 
+    db.session().rollback()  # a new read: this request read the account before it changed
     user = load(db.session(), user_id)
     if user is not None:
         login_user(user)
@@ -136,6 +137,21 @@ def sign_out_user(user_id: int) -> Any:
         accounts.sign_out_everywhere(s, user, f"user:{g.user.email}")
         email = user.email
     flash(_("Every session of %(email)s has ended.", email=email), "ok")
+    return redirect(url_for("account.users"))
+
+
+@bp.post("/users/<int:user_id>/disable")
+@require("admin")
+def disable(user_id: int) -> Any:
+    """Disable another account (a break-glass account nobody asked for, someone who left)."""
+    if user_id == g.user.id:
+        flash(_("You cannot disable your own account."), "error")
+        return redirect(url_for("account.users"))
+    with db.transaction() as s:
+        user = s.get(User, user_id) or abort(404)
+        accounts.disable(s, user, f"user:{g.user.email}")
+        email = user.email
+    flash(_("%(email)s is disabled and signed out.", email=email), "ok")
     return redirect(url_for("account.users"))
 
 
