@@ -156,11 +156,13 @@ def _announce(cfg: dict[str, object], seeded: str | None) -> None:
                      "reached', tick the contact channels that work, Preview, Confirm.")
         steps.append(f"  3. See what customers got in {url}/sandbox and the banner at "
                      f"{url}/banner.json; the public status page is {url}/status.")
-        steps.append("  From another terminal in this folder: . .venv/bin/activate && notifier "
-                     "send phone-lines-down --var contacts=vaxel,chatt,epost --yes --wait")
+        steps.append("  From another terminal in this folder (it asks for the demo password): "
+                     ". .venv/bin/activate && notifier send phone-lines-down --var "
+                     "contacts=vaxel,chatt,epost --yes --wait --as operator@solvik.example")
     else:
-        steps.append(f"  Open {url}/login; create accounts with `notifier users create EMAIL "
-                     "--role ROLE`.")
+        steps.append("  Create the first admin with `notifier users create EMAIL --role admin`, "
+                     f"sign in at {url}/login and set up the second factor; then add accounts "
+                     "with `notifier users create EMAIL --role ROLE --as YOUR-EMAIL`.")
     steps.append("Ctrl-C stops everything.\n")
     print("\n".join(steps), flush=True)
 
