@@ -12,7 +12,7 @@ from flask import Flask
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, queues
-    from .web import account, auth, console, editor, headers, public, status, webhooks
+    from .web import account, auth, console, editor, headers, limiter, public, status, webhooks
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -25,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     queues.init_app(app)
+    limiter.init_app(app)
     auth.init_app(app)
     headers.init_app(app)
     banner.init_app(app)

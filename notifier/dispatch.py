@@ -8,9 +8,10 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audience, audit, contacts, db, library
+from . import audience, audit, contacts, db, idempotency, library
 from .deliveries import cancel_unsent
 from .errors import NotifierError
 from .library import jail
@@ -132,8 +133,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     version = approved_version(s, req.template_key)
     spec = library.parse_spec(version.content, source=f"{req.template_key} v{version.number}")
     values = library.validate_values(spec, req.values, contacts.options(s))
-    # In a child process with limits on time and memory: an approved template was still
-    # written by a person, and confirm must never hang on it.
+    # In the jail (limits on time and memory): a person wrote it; confirm must never hang.
     rendered = jail.run(library.render_all, spec, values, drill=req.drill,
                         organisation=current_app.config["ORGANISATION"])
     # The snapshot keeps every channel's wording, so a fallback or "send the rest by email"
@@ -181,6 +181,47 @@ def confirm_with_reminder(s: Session, req: NoticeRequest, who: str,
         raise DispatchError("The reminder must come after the notice itself.")
     reminder = replace(req, incident_id=notice.incident_id, scheduled_at=remind_at)
     return [notice, confirm(s, reminder, who)]
+
+
+@dataclass
+class Confirmed:
+    """The notices a confirmation made, and whether it had been confirmed before (a replay)."""
+
+    notices: list[Notice]
+    replayed: bool = False
+
+
+def confirm_idempotently(req: NoticeRequest, who: str, key: idempotency.Key | None = None,
+                         remind_at: datetime | None = None) -> Confirmed:
+    """Confirm in a transaction of its own and enqueue; the same key again returns its notices."""
+    for attempt in (1, 2):
+        try:
+            with db.transaction() as s:
+                confirmed = _confirm_once(s, req, who, key, remind_at)
+            break
+        except IntegrityError:
+            # Another confirmation with this key committed first: the retry finds its notices.
+            if key is None or attempt == 2:
+                raise
+    if not confirmed.replayed:
+        for notice in confirmed.notices:
+            with db.transaction() as s:
+                enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+    return confirmed
+
+
+def _confirm_once(s: Session, req: NoticeRequest, who: str, key: idempotency.Key | None,
+                  remind_at: datetime | None) -> Confirmed:
+    if key is None:
+        return Confirmed(confirm_with_reminder(s, req, who, remind_at))
+    previous = idempotency.seen(s, key)
+    if previous is not None:
+        return Confirmed(list(s.scalars(select(Notice).where(Notice.id.in_(previous))
+                                        .order_by(Notice.id))), replayed=True)
+    row = idempotency.claim(s, key)
+    notices = confirm_with_reminder(s, req, who, remind_at)
+    row.notice_ids = [n.id for n in notices]
+    return Confirmed(notices)
 
 
 def start(s: Session, notice: Notice, who: str) -> int:

@@ -104,6 +104,25 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def fresh_database_url(tmp_path: Path, revision: str = "head") -> str:
+    """Return an empty database (the CI's PostgreSQL schema, or a new SQLite file) at a revision."""
+    from alembic import command
+
+    if TEST_DB:
+        engine = db.make_engine(TEST_DB)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = TEST_DB
+    else:
+        url = f"sqlite:///{tmp_path / f'at-{revision}.db'}"
+        db.make_engine(url).dispose()
+    if revision != "base":
+        command.upgrade(db.alembic_config(url), revision)
+    return url
+
+
 def _fresh_database(tmp_path: Path, migrated_sqlite: Path) -> str:
     if not TEST_DB:
         target = tmp_path / "notifier.db"

@@ -40,15 +40,16 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--remind-at", default=None, help="Send it again as a reminder at this time")
 @click.option("--yes", is_flag=True, help="Confirm (required)")
 @click.option("--wait", is_flag=True, help="Wait until every delivery is done")
+@click.option("--idempotency-key", default=None,
+              help="Confirm at most once per key [default: derived from the arguments, so the same "
+                   "command again within 10 minutes returns the first notice]")
 @fails_clearly
 @acts_as("send")
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...],
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
-         remind_at: str | None, yes: bool, wait: bool) -> None:
-    from .. import audit, clock, dispatch, library
-    from .. import db as database
-    from ..models import Notice
+         remind_at: str | None, yes: bool, wait: bool, idempotency_key: str | None) -> None:
+    from .. import audit, clock, dispatch, idempotency, library
 
     if not yes:
         raise NotifierError("Add --yes to confirm that this notice goes out now.")
@@ -62,20 +63,25 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                                  [] if everyone else (list(segments) or None), drill, incident_id,
                                  fallback=dict(f.split(":", 1) for f in fallbacks),
                                  scheduled_at=clock.parse_local(at) if at else None)
-    a = app()
-    with a.app_context():
+    asked = idempotency.fingerprint(template_key, sorted(variables), sorted(segments), channels,
+                                    everyone, incident_id, drill, sorted(fallbacks), at, remind_at)
+    once = idempotency.Key("cli", idempotency_key or asked, asked)
+    with app().app_context():
         try:
-            with database.transaction() as s:
-                notices = dispatch.confirm_with_reminder(
-                    s, req, audit.actor(), clock.parse_local(remind_at) if remind_at else None)
+            confirmed = dispatch.confirm_idempotently(
+                req, audit.actor(), once, clock.parse_local(remind_at) if remind_at else None)
         except library.VariablesError as exc:
             raise NotifierError(_explain(template_key, exc)) from None
+        notices = confirmed.notices
         for notice in notices:
-            with database.transaction() as s:
-                dispatch.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
             when = (f", scheduled for {clock.local(notice.scheduled_at)} (Swedish time)"
                     if notice.state == "scheduled" and notice.scheduled_at else "")
-            click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed{when}")
+            if confirmed.replayed:
+                click.echo(f"notice {notice.id} was already confirmed by the same command within "
+                           "10 minutes: nothing was sent twice (give --idempotency-key to send "
+                           "it again on purpose)")
+            else:
+                click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed{when}")
         if wait:
             if notices[0].state == "scheduled":
                 raise NotifierError("--wait cannot wait for a scheduled notice; "

@@ -64,7 +64,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     login_manager.init_app(app)
-    throttle.init_app(app)
     app.session_interface = PublicSessionInterface()
     app.before_request(_load_user)
     app.register_blueprint(bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,18 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import audit, clock, contacts, control, db, dispatch, library, queues, versions
+from .. import (
+    audit,
+    clock,
+    contacts,
+    control,
+    db,
+    dispatch,
+    idempotency,
+    library,
+    queues,
+    versions,
+)
 from ..errors import NotifierError
 from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
@@ -161,7 +173,9 @@ def _form_page(key: str, req: dispatch.NoticeRequest | None, errors: dict[str, s
     spec = library.parse_spec(version.content)
     return render_template(
         "send_form.html", key=key, spec=spec, version=version, req=req, errors=errors,
-        preview=preview, preview_hash=preview_hash(preview) if preview else "", registry=contacts.all_contacts(s), channels=DELIVERY_CHANNELS,
+        preview=preview, preview_hash=preview_hash(preview) if preview else "",
+        confirm_token=secrets.token_urlsafe(16) if preview else "",
+        registry=contacts.all_contacts(s), channels=DELIVERY_CHANNELS,
         segments=s.scalars(select(Segment.key).order_by(Segment.key)).all(),
         incidents=s.scalars(select(Incident).where(Incident.state == "open")).all(),
         rates=current_app.config["RATES"]), status
@@ -197,19 +211,22 @@ def send(key: str) -> Any:
               "error")
         return _form_page(key, req, {}, preview)
     remind = request.form.get("remind_at", "").strip()
+    # A re-posted form or a second tab of this preview carries the same token: one notice.
+    once = idempotency.Key("console", f"{g.user.id}:{request.form.get('confirm_token', '')}",
+                           preview_hash(preview))
     try:
-        with db.transaction() as s:
-            notices = dispatch.confirm_with_reminder(
-                s, req, audit.actor(), clock.parse_local(remind) if remind else None)
+        confirmed = dispatch.confirm_idempotently(
+            req, audit.actor(), once, clock.parse_local(remind) if remind else None)
     except NotifierError as exc:
         flash(str(exc), "error")
         return _form_page(key, req, {}, preview, status=422)
-    for n in notices:
-        with db.transaction() as s:
-            dispatch.enqueue(s, s.get(Notice, n.id))  # type: ignore[arg-type]
-    notice = notices[0]
-    flash(f"Notice {notice.id} is scheduled. / Meddelandet är schemalagt." if notice.state ==
-          "scheduled" else f"Notice {notice.id} is on its way. / Meddelandet skickas.", "ok")
+    notice = confirmed.notices[0]
+    if confirmed.replayed:
+        flash(f"Notice {notice.id} was already confirmed from this preview; nothing was sent "
+              "twice. / Meddelandet var redan bekräftat; inget skickades två gånger.", "ok")
+    else:
+        flash(f"Notice {notice.id} is scheduled. / Meddelandet är schemalagt." if notice.state ==
+              "scheduled" else f"Notice {notice.id} is on its way. / Meddelandet skickas.", "ok")
     return redirect(url_for("console.notice", notice_id=notice.id))
 
 

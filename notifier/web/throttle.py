@@ -1,4 +1,4 @@
-"""Sign-in throttling (Flask-Limiter on Redis) that an attacker cannot turn into a lock-out.
+"""Sign-in throttling (the app's Flask-Limiter on Redis) that cannot be turned into a lock-out.
 
 Failed attempts are counted per client address and per account, with limits that grow from a
 minute to an hour, and answered 429 with Retry-After. A browser that has signed in to an
@@ -12,11 +12,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, request, session
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Response, current_app, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
+
+from .limiter import limiter
 
 DEVICE_COOKIE = "notifier_device"
 DEVICE_DAYS = 180
@@ -25,19 +25,6 @@ ADDRESS_LIMIT = "20 per minute;100 per hour"
 ACCOUNT_LIMIT = "5 per minute;10 per 10 minutes;20 per hour"
 DEVICE_LIMIT = "10 per minute;30 per hour"
 CODE_LIMIT = "5 per minute;15 per hour"
-
-limiter = Limiter(get_remote_address, key_prefix="notifier:limits")
-
-
-def init_app(app: Flask) -> None:
-    """Keep the counters in the app's Redis (a unix socket too), in memory if it is down."""
-    url = str(app.config["REDIS_URL"])
-    app.config.setdefault("RATELIMIT_STORAGE_URI",
-                          "redis+" + url if url.startswith("unix://") else url)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    limiter.init_app(app)
-
 
 def failed(resp: Response) -> bool:
     """Count an attempt only when it failed (a right password costs nothing)."""

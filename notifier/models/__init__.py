@@ -1,0 +1,28 @@
+"""Typed SQLAlchemy models: the record of truth, one module per part of the domain."""
+from __future__ import annotations
+
+from ..clock import aware, utcnow
+from .accounts import AuditEvent, RolePolicy, User
+from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
+from .base import (
+    CHANNELS,
+    DELIVERY_CHANNELS,
+    LANGUAGES,
+    NAMING,
+    OPEN_STATUSES,
+    Base,
+    DeliveryStatus,
+    Role,
+    UTCDateTime,
+)
+from .engine import IdempotencyKey, NoticeTotal
+from .library import Template, TemplateVersion
+from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
+
+__all__ = [
+    "CHANNELS", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "AuditEvent",
+    "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
+    "Incident", "Notice", "NoticeTotal",
+    "Role", "RolePolicy", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
+    "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
+]
