@@ -181,3 +181,12 @@ def test_an_expired_account_cannot_sign_in(app: Flask, auth: AuthActions,
         assert user is not None
         user.expires_at = utcnow() - timedelta(minutes=1)
     assert auth.login(operator).status_code == 401
+
+
+def test_the_session_check_of_an_ended_session_says_signed_out(
+        client: FlaskClient, auth: AuthActions, operator: str) -> None:
+    auth.login(operator)
+    with client.session_transaction() as session:
+        session["seen_at"] = time.time() - 31 * 60
+    assert client.get("/session").get_json() == {"signed_in": False, "idle_left": 0}
+    assert client.get("/").status_code == 302

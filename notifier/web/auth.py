@@ -110,6 +110,8 @@ def _load_user() -> Any:
     if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
         _end_session()
         flash(_("You were signed out after a while without activity. Sign in again."), "warn")
+        if request.endpoint in PASSIVE_ENDPOINTS:
+            return None  # a page's own request: it answers "signed out" and the page moves on
         return redirect(url_for("auth.login", next=safe_next(request.full_path) or None))
     if request.endpoint not in PASSIVE_ENDPOINTS:
         session["seen_at"] = now
