@@ -206,3 +206,14 @@ def test_the_migration_keeps_existing_accounts(tmp_path: Path) -> None:
     engine.dispose()
     assert tuple(row) == ("ann@solvik.example", "admin", 1, 0, None)
 
+
+
+def test_a_changed_secret_key_says_what_to_do_instead_of_failing(
+        app: Flask, client: FlaskClient, auth: AuthActions, approver: str) -> None:
+    auth.login(approver)
+    enrol(client)
+    with app.app_context(), db.transaction() as s:
+        user = s.scalar(select(User).where(User.email == approver))
+        assert user is not None
+        with pytest.raises(twofactor.SecondFactorError, match="ask an admin to reset it"):
+            twofactor.check_code(user, "123456", "a-new-secret-key")

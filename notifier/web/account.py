@@ -44,13 +44,22 @@ def security() -> str:
         me = _me(s)
         qr = secret = None
         if not me.totp_enabled:
-            secret = twofactor.secret_of(me, _key()) if me.totp_secret else twofactor.begin(
-                me, _key())
+            secret = _pending_secret(me)
             qr = twofactor.qr_svg(twofactor.provisioning_uri(me, secret))
         required = twofactor.required(s, me, current_app.config["SANDBOX"])
         codes_left = len(me.recovery_codes or [])
     return render_template("account.html", me=me, qr=qr, secret=secret, required=required,
                            codes_left=codes_left)
+
+
+def _pending_secret(me: User) -> str:
+    """Return the secret being set up, or a new one (also when the old one cannot be read)."""
+    if me.totp_secret:
+        try:
+            return twofactor.secret_of(me, _key())
+        except twofactor.SecondFactorError:
+            pass
+    return twofactor.begin(me, _key())
 
 
 @bp.post("/2fa")

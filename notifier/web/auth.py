@@ -223,10 +223,13 @@ def code() -> Any:
     if request.method == "GET":
         return render_template("login_code.html")
     given, key = request.form.get("code", ""), current_app.config["SECRET_KEY"]
-    with db.transaction() as s:
-        user = load(s, pending)
-        ok = user is not None and (twofactor.check_code(user, given, key)
-                                   or twofactor.use_recovery_code(s, user, given, key))
+    try:
+        with db.transaction() as s:
+            user = load(s, pending)
+            ok = user is not None and (twofactor.use_recovery_code(s, user, given, key)
+                                       or twofactor.check_code(user, given, key))
+    except twofactor.SecondFactorError as exc:  # the secret key changed: only a code is lost
+        return render_template("login_code.html", error=str(exc)), 401
     if not ok:
         return render_template("login_code.html",
                                error=_("That code is not right. Type the six digits your app "
