@@ -497,10 +497,10 @@ class Bench:
         params = {"channel": channel} if channel else {}
         return list(self.sandbox_get("/sandbox/messages", **params)["messages"])
 
-    def sandbox_post(self, path: str, body: Any) -> Any:
+    def sandbox_post(self, path: str, body: Any, method: str = "POST") -> Any:
         import httpx
 
-        return httpx.post(self.sandbox_url + path, json=body, timeout=30).json()
+        return httpx.request(method, self.sandbox_url + path, json=body, timeout=30).json()
 
     def sandbox_reset(self) -> None:
         import httpx

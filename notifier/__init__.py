@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import banner, config, db, i18n, queues
+    from . import banner, config, db, deliveries, i18n, queues
     from .web import account, auth, console, editor, headers, limiter, public, status, webhooks
 
     app = Flask(__name__, template_folder="pages")
@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_sdk_loggers()
     db.init_app(app)
+    deliveries.strict(app.extensions["notifier.engine"])
     i18n.init_app(app)
     queues.init_app(app)
     limiter.init_app(app)

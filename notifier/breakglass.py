@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import accounts, audit, clock
-from .channels.base import Message, Result
+from .channels.base import AdapterSettings, Message, Result
 from .channels.email import EmailAdapter
 from .config import ProviderSettings
 from .errors import NotifierError
@@ -80,7 +80,7 @@ def notify(made: BreakGlass, settings: ProviderSettings, public_url: str) -> lis
                 for i, address in enumerate(made.admins)]
     if not messages:
         return []
-    adapter = EmailAdapter(settings)
+    adapter = EmailAdapter(AdapterSettings(settings))
     try:
         outcomes = adapter.send(messages)
     finally:

@@ -7,27 +7,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audience, audit, contacts, db, idempotency, library
-from .deliveries import cancel_unsent
+from . import audience, audit, contacts, db, deliveries, idempotency, library, retry
 from .errors import NotifierError
 from .library import jail
 from .models import (
-    CHANNELS,
     DELIVERY_CHANNELS,
     OPEN_STATUSES,
+    SUBSCRIPTION_CHANNELS,
     Delivery,
-    DeliveryStatus,
     Incident,
     Notice,
     Template,
     TemplateVersion,
-    aware,
     utcnow,
 )
+from .progress import is_finished, progress, timestamps  # noqa: F401 - callers read them here
 
 # A batch should finish well inside the job timeout (600 s) at the channel's rate.
 # Short batches keep workers free to take another channel's or notice's work; pause and cancel
@@ -55,6 +53,8 @@ class NoticeRequest:
     incident_title: str = ""
     fallback: Mapping[str, str] = field(default_factory=dict)
     scheduled_at: datetime | None = None
+    # Minutes to keep retrying transient failures (None: NOTIFIER_DELIVERY_DEADLINE).
+    deadline_minutes: int | None = None
 
 
 @dataclass
@@ -117,10 +117,13 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
     if req.scheduled_at is not None and req.scheduled_at < utcnow() - timedelta(minutes=5):
         raise DispatchError("The send time is in the past: leave it empty to send now, "
                             "or give a later time.")
+    if req.deadline_minutes is not None and not 1 <= req.deadline_minutes <= 24 * 60:
+        raise DispatchError("The delivery deadline is minutes after sending during which failing "
+                            "providers are retried: give 1 to 1440 (default 120).")
     for source, target in req.fallback.items():
-        if source not in req.channels or target not in CHANNELS or source == target:
+        if source not in req.channels or target not in SUBSCRIPTION_CHANNELS or source == target:
             raise DispatchError(f"Fallback {source}->{target}: both must be delivery channels "
-                                f"({', '.join(CHANNELS)}), the first one among those chosen.")
+                                f"({', '.join(SUBSCRIPTION_CHANNELS)}), the first one among those chosen.")
     if req.drill and "banner" in req.channels:
         raise DispatchError("A drill never appears on the public banner: leave the banner out.")
 
@@ -141,7 +144,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
-    counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
+    counts = audience.counts(s, [c for c in req.channels if c in SUBSCRIPTION_CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
     return Preview(req, version, spec, values, rendered, snapshot, counts, warnings)
@@ -158,7 +161,8 @@ def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
                     rendered=preview.snapshot,
                     channels=list(req.channels or ()), segments=list(req.segments or ()),
                     drill=req.drill, created_by=who, fallback=dict(req.fallback),
-                    scheduled_at=req.scheduled_at)
+                    scheduled_at=req.scheduled_at,
+                    deadline_minutes=req.deadline_minutes or current_app.config["DELIVERY_DEADLINE"])
     s.add(notice)
     s.flush()
     audit.record(s, "notice.confirm", f"notice:{notice.id}", who=who, template=req.template_key,
@@ -227,7 +231,8 @@ def _confirm_once(s: Session, req: NoticeRequest, who: str, key: idempotency.Key
 def start(s: Session, notice: Notice, who: str) -> int:
     """Plan the deliveries of a notice and supersede earlier ones; return how many were planned."""
     notice.state = "sending"
-    planned = plan(s, notice)
+    notice.deadline_at = retry.deadline(utcnow(), notice.deadline_minutes)
+    planned = deliveries.plan(s, notice, [c for c in notice.channels if c in SUBSCRIPTION_CHANNELS])
     superseded = supersede(s, notice)
     if notice.kind == "all_clear":
         notice.incident.state, notice.incident.closed_at = "closed", utcnow()
@@ -275,26 +280,11 @@ def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Inc
     return incident
 
 
-def plan(s: Session, notice: Notice) -> int:
-    """Create one delivery per (delivery channel, normalised address), set-based in SQL."""
-    channels = [c for c in notice.channels if c in CHANNELS]
-    if not channels:
-        return 0
-    sel = audience.selection(channels, notice.segments).subquery()
-    source = select(literal(notice.id), sel.c.channel, sel.c.address, sel.c[2], sel.c[3],
-                    literal(DeliveryStatus.QUEUED.value))
-    s.execute(insert(Delivery).from_select(
-        ["notice_id", "channel", "address", "language", "subscription_id", "status"], source))
-    # Counted, not taken from the driver: PostgreSQL reports -1 for this INSERT ... SELECT.
-    return int(s.scalar(select(func.count()).select_from(Delivery)
-                        .where(Delivery.notice_id == notice.id)) or 0)
-
-
 def supersede(s: Session, notice: Notice) -> int:
     """Cancel what is still unsent of earlier notices of the same incident."""
     earlier = select(Notice.id).where(Notice.incident_id == notice.incident_id,
                                       Notice.id < notice.id)
-    cancelled = cancel_unsent(s, earlier, "superseded by a later notice")
+    cancelled = deliveries.cancel_unsent(s, earlier, "superseded by a later notice")
     s.execute(update(Notice).where(Notice.id.in_(earlier),
                                    Notice.state.in_(("sending", "paused", "scheduled")))
               .values(state="superseded"))
@@ -347,25 +337,9 @@ def enqueue_queued(s: Session, notice: Notice) -> int:
     jobs = 0
     # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
     rates = current_app.config["RATES"]
-    for channel in sorted(CHANNELS, key=lambda c: -rates[c]):
-        ids = list(s.scalars(select(Delivery.id).where(
-            Delivery.notice_id == notice.id, Delivery.channel == channel,
-            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
-        jobs += enqueue_ids(notice.id, channel, ids)
+    for channel in sorted(SUBSCRIPTION_CHANNELS, key=lambda c: -rates[c]):
+        jobs += enqueue_ids(notice.id, channel, deliveries.queued_ids(s, notice.id, channel))
     return jobs
-
-
-def progress(s: Session, notice_id: int) -> dict[str, dict[str, int]]:
-    """Count deliveries per delivery channel and status."""
-    from sqlalchemy import func
-
-    rows = s.execute(select(Delivery.channel, Delivery.status, func.count())
-                     .where(Delivery.notice_id == notice_id)
-                     .group_by(Delivery.channel, Delivery.status))
-    result: dict[str, dict[str, int]] = {}
-    for channel, status, n in rows:
-        result.setdefault(channel, {})[status] = n
-    return result
 
 
 def complete_finished(s: Session, notice_id: int | None = None) -> int:
@@ -383,18 +357,3 @@ def complete_finished(s: Session, notice_id: int | None = None) -> int:
     s.execute(update(Incident).where(Incident.drill.is_(True), Incident.state == "open", ~busy)
               .values(state="closed", closed_at=utcnow()))
     return done
-
-
-def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:
-    """Tell whether nothing is left queued, sending or waiting for a retry."""
-    open_ = {s.value for s in OPEN_STATUSES}
-    return not any(n for per in counts.values() for st, n in per.items() if st in open_)
-
-
-def timestamps(s: Session, notice_id: int) -> tuple[datetime | None, datetime | None]:
-    """Return the first and last send time of a notice."""
-    from sqlalchemy import func
-
-    row = s.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))
-                    .where(Delivery.notice_id == notice_id)).one()
-    return aware(row[0]), aware(row[1])

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from notifier import db, dispatch, idempotency
 from notifier.models import Incident, Notice
 
+from .cli.test_cli import cli
 from .conftest import AuthActions
-from .test_cli import cli
 
 SEND = "/send/phone-lines-down"
 

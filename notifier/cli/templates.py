@@ -96,15 +96,7 @@ def templates_show(key: str) -> None:
 @fails_clearly
 @acts_as("approve")
 def templates_approve(key: str, number: int | None, comment: str) -> None:
-    from flask import g
-
-    from .. import audit, versions
-    from .. import db as database
-
-    with app().app_context(), database.transaction() as s:
-        version = versions.find(s, key, number)
-        versions.approve(s, version, g.user, comment)
-        click.echo(f"approved {key} v{version.number} as {audit.actor()}")
+    _review(key, number, comment, approve=True)
 
 
 @templates.command("reject", help="Reject a draft with a comment saying what must change.")
@@ -114,6 +106,11 @@ def templates_approve(key: str, number: int | None, comment: str) -> None:
 @fails_clearly
 @acts_as("approve")
 def templates_reject(key: str, number: int | None, comment: str) -> None:
+    _review(key, number, comment, approve=False)
+
+
+def _review(key: str, number: int | None, comment: str, *, approve: bool) -> None:
+    """Approve or reject a version as the command's account (four-eyes, roles), and say so."""
     from flask import g
 
     from .. import audit, versions
@@ -121,8 +118,9 @@ def templates_reject(key: str, number: int | None, comment: str) -> None:
 
     with app().app_context(), database.transaction() as s:
         version = versions.find(s, key, number)
-        versions.reject(s, version, g.user, comment)
-        click.echo(f"rejected {key} v{version.number} as {audit.actor()}")
+        (versions.approve if approve else versions.reject)(s, version, g.user, comment)
+        done = "approved" if approve else "rejected"
+        click.echo(f"{done} {key} v{version.number} as {audit.actor()}")
 
 
 def variable_help(s: Any, variable: Any) -> str:

@@ -32,11 +32,12 @@ from .. import (
     dispatch,
     idempotency,
     library,
+    progress,
     queues,
     versions,
 )
 from ..errors import NotifierError
-from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
+from ..models import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
 
 bp = Blueprint("console", __name__)
@@ -127,7 +128,7 @@ def dashboard() -> str:
     return render_template("dashboard.html", incidents=incidents, notices=notices,
                            circuits=circuits(),
                            contacts=contacts.all_contacts(s),
-                           progress={n.id: dispatch.progress(s, n.id) for n in notices})
+                           progress={n.id: progress.progress(s, n.id) for n in notices})
 
 
 @bp.get("/send")
@@ -152,10 +153,14 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
     incident = form.get("incident_id", "")
     fallback = dict(pair.split(":", 1) for pair in form.getlist("fallback") if ":" in pair)
     at = form.get("scheduled_at", "").strip()
+    deadline = form.get("deadline", "").strip()
+    if deadline and not deadline.isdigit():
+        raise dispatch.DispatchError("Keep retrying for: give a whole number of minutes.")
     return dispatch.NoticeRequest(
         key, values, form.getlist("channels"), form.getlist("segments"),
         drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None,
-        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None)
+        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None,
+        deadline_minutes=int(deadline) if deadline else None)
 
 
 def preview_hash(preview: dispatch.Preview) -> str:
@@ -236,8 +241,9 @@ def notice(notice_id: int) -> str:
     """Follow one notice's delivery live."""
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
-    return render_template("notice.html", notice=n, progress=dispatch.progress(s, n.id),
-                           channels=CHANNELS, circuits=circuits())
+    return render_template("notice.html", notice=n, progress=progress.progress(s, n.id),
+                           channels=SUBSCRIPTION_CHANNELS, circuits=circuits(),
+                           waiting=progress.waiting(s, n.id))
 
 
 @bp.get("/notices/<int:notice_id>/progress.json")
@@ -246,9 +252,10 @@ def notice_progress(notice_id: int) -> Any:
     """Return per-channel counts for the live progress view."""
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
-    counts = dispatch.progress(s, n.id)
-    first, last = dispatch.timestamps(s, n.id)
-    return jsonify(state=n.state, counts=counts, finished=dispatch.is_finished(counts),
+    counts = progress.progress(s, n.id)
+    first, last = progress.timestamps(s, n.id)
+    return jsonify(state=n.state, counts=counts, finished=progress.is_finished(counts),
+                   waiting=[w.describe() for w in progress.waiting(s, n.id)],
                    first_sent=clock.local(first, seconds=True) if first else None,
                    last_sent=clock.local(last, seconds=True) if last else None)
 
@@ -272,7 +279,7 @@ def incident(incident_id: int) -> str:
     s = db.session()
     inc = s.get(Incident, incident_id) or abort(404)
     return render_template("incident.html", incident=inc,
-                           progress={n.id: dispatch.progress(s, n.id) for n in inc.notices})
+                           progress={n.id: progress.progress(s, n.id) for n in inc.notices})
 
 
 @bp.get("/contacts")

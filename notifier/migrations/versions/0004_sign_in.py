@@ -1,7 +1,7 @@
 """sign-in: session versions, second factors, time-limited accounts, per-role 2FA policy
 
 Revision ID: 0004_sign_in
-Revises: 0002
+Revises: 0003
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_sign_in"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

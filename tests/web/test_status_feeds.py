@@ -3,6 +3,7 @@ went to the banner."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +15,16 @@ from sqlalchemy import update as sql_update
 from notifier import db, library
 from notifier.models import Notice
 
-from .test_cap import SCHEMA
+from ..test_cap import SCHEMA
 from .test_status import OUTAGE, outage, send
 
+ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ["\ufffe", "\uffff", "\ud800", "\x01", "\x0b", "\x85", "\x9f"]
 
 
 @pytest.mark.parametrize("char", FORBIDDEN)
 def test_a_value_with_an_xml_forbidden_character_is_refused(char: str) -> None:
-    spec = library.load_file("templates/partial-outage.yaml")
+    spec = library.load_file(ROOT / "templates" / "partial-outage.yaml")
     with pytest.raises(library.VariablesError) as caught:
         library.validate_values(spec, {"region": f"Skåne{char}s", "eta": "13:00"}, {})
     message = caught.value.errors["region"]

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from notifier import create_app
 from notifier.processes.accesslog import redact
 
-from .conftest import AuthActions, wait_until
+from ..conftest import AuthActions, wait_until
 
-PAGES = Path(__file__).resolve().parent.parent / "notifier" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "notifier" / "pages"
 
 
 def test_console_pages_send_csp_nosniff_and_referrer_policy(

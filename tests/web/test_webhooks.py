@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,14 +15,14 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from notifier import audit, db, dispatch
+from notifier import audit, db, deliveries, dispatch
 from notifier.config import SANDBOX_CREDENTIALS
-from notifier.models import Delivery, Notice, Subscription, WebhookEvent
+from notifier.models import Delivery, Notice, Subscription, WebhookEvent, utcnow
 from notifier.sandbox.callbacks import EventWebhook, sendgrid_event
 from notifier.sandbox.client import SandboxClient
 from workers import delivery
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 TOKEN = SANDBOX_CREDENTIALS["twilio"]["auth_token"]
 SECRET = "s3cret-telegram-token"
@@ -189,8 +190,9 @@ def test_a_receipt_that_overtakes_the_worker_finds_its_delivery_by_id(
         app: Flask, client: FlaskClient, demo: Any) -> None:
     notice_id = _confirm(app, ("sms",))
     ids = [d.id for d in _rows(app, notice_id, "sms")]
-    with app.app_context():
-        [claimed, *_] = delivery.claim(notice_id, "sms", min(ids), max(ids)).deliveries
+    with app.app_context(), db.transaction() as s:
+        [claimed, *_] = deliveries.claim(s, notice_id, "sms", min(ids), max(ids),
+                                         utcnow() + timedelta(seconds=60)).deliveries
     d = _row(app, claimed.id)
     d.provider_id = "SM" + "a" * 32
     assert d.status == "sending"

@@ -12,7 +12,7 @@ from redis import Redis
 from notifier import audit, db, dispatch
 from notifier.sandbox.client import SandboxClient
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 
 def _confirm(app: Flask, channels: tuple[str, ...] = ("sms",), segments: tuple[str, ...] = ()) -> int:

@@ -20,7 +20,7 @@ from notifier import library
 from notifier.library import jail
 from notifier.web.editor import form_fields
 
-from .conftest import AuthActions, wait_until
+from ..conftest import AuthActions, wait_until
 
 KEY = "phone-lines-down"
 NESTED = ("{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% for c in 'x'*10000 %}"

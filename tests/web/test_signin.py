@@ -15,7 +15,7 @@ from notifier import accounts, db
 from notifier.models import AuditEvent, User
 from notifier.web.auth import safe_next
 
-from .conftest import AuthActions
+from ..conftest import AuthActions
 
 PASSWORD = "correct-horse-battery"
 
