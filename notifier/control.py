@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import audit, db, deliveries, dispatch
+from . import audit, db, deliveries, enqueueing
 from .errors import NotifierError
 from .models import SUBSCRIPTION_CHANNELS, Notice
 
@@ -101,6 +101,6 @@ def act(notice_id: int, action: str, who: str, source: str = "", target: str = "
             raise ControlError(f"Unknown action {action!r}.")
     if action in ("resume", "reroute"):
         with db.transaction() as s:
-            dispatch.enqueue_queued(s, _notice(s, notice_id))
+            enqueueing.enqueue_queued(s, _notice(s, notice_id))
     queues.publish_banner_soon()
     return message

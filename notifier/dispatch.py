@@ -11,27 +11,20 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audience, audit, contacts, db, deliveries, idempotency, library, retry
+from . import audience, audit, contacts, db, deliveries, idempotency, library, planner, retry
+from .enqueueing import enqueue
 from .errors import NotifierError
 from .library import jail
 from .models import (
     DELIVERY_CHANNELS,
-    OPEN_STATUSES,
     SUBSCRIPTION_CHANNELS,
-    Delivery,
     Incident,
     Notice,
     Template,
     TemplateVersion,
     utcnow,
 )
-from .progress import is_finished, progress, timestamps  # noqa: F401 - callers read them here
-
-# A batch should finish well inside the job timeout (600 s) at the channel's rate.
-# Short batches keep workers free to take another channel's or notice's work; pause and cancel
-# act between chunks anyway.
-BATCH_SECONDS = 10
-MAX_BATCH = {"sms": 500, "email": 5000, "telegram": 500}
+from .progress import complete_finished, is_finished, progress, timestamps  # noqa: F401
 
 
 class DispatchError(NotifierError):
@@ -232,7 +225,7 @@ def start(s: Session, notice: Notice, who: str) -> int:
     """Plan the deliveries of a notice and supersede earlier ones; return how many were planned."""
     notice.state = "sending"
     notice.deadline_at = retry.deadline(utcnow(), notice.deadline_minutes)
-    planned = deliveries.plan(s, notice, [c for c in notice.channels if c in SUBSCRIPTION_CHANNELS])
+    planned = planner.plan_first(s, notice)
     superseded = supersede(s, notice)
     if notice.kind == "all_clear":
         notice.incident.state, notice.incident.closed_at = "closed", utcnow()
@@ -289,71 +282,3 @@ def supersede(s: Session, notice: Notice) -> int:
                                    Notice.state.in_(("sending", "paused", "scheduled")))
               .values(state="superseded"))
     return cancelled
-
-
-def batch_size(channel: str, rate: float) -> int:
-    """Size a batch so it finishes well inside the job timeout at the channel's rate."""
-    return max(1, min(MAX_BATCH[channel], int(rate * BATCH_SECONDS)))
-
-
-def id_ranges(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
-    """Cut sorted delivery ids into (first, last) ranges of at most size ids."""
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
-
-
-PLANNED = "notifier:planned"  # members "notice:channel" whose queued deliveries have jobs
-
-
-def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
-    """Enqueue batch jobs covering the delivery ids; mark the pair planned first."""
-    from . import queues
-
-    if not ids:
-        return 0
-    queues.redis().sadd(PLANNED, f"{notice_id}:{channel}")
-    q = queues.queue(channel)
-    ranges = id_ranges(ids, batch_size(channel, current_app.config["RATES"][channel]))
-    for first, last in ranges:
-        q.enqueue(queues.DELIVER_BATCH, notice_id, channel, first, last,
-                  description=f"notice {notice_id} {channel} {first}-{last}")
-    return len(ranges)
-
-
-def enqueue(s: Session, notice: Notice) -> int:
-    """Put batch jobs for the notice's queued deliveries and the banner on the queues."""
-    from . import queues
-
-    jobs = enqueue_queued(s, notice)
-    if notice.state == "scheduled" and notice.scheduled_at is not None:
-        # RQ's scheduler starts it on time; the reconciler starts it too if Redis lost the job.
-        queues.queue("control").enqueue_at(notice.scheduled_at, queues.START_SCHEDULED)
-        return 0
-    queues.publish_banner_soon()
-    return jobs
-
-
-def enqueue_queued(s: Session, notice: Notice) -> int:
-    """Enqueue jobs for every queued delivery of a notice (after resume or reroute)."""
-    jobs = 0
-    # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
-    rates = current_app.config["RATES"]
-    for channel in sorted(SUBSCRIPTION_CHANNELS, key=lambda c: -rates[c]):
-        jobs += enqueue_ids(notice.id, channel, deliveries.queued_ids(s, notice.id, channel))
-    return jobs
-
-
-def complete_finished(s: Session, notice_id: int | None = None) -> int:
-    """Mark notices with nothing left queued, sending or waiting as completed."""
-    pending = (select(Delivery.id).where(Delivery.notice_id == Notice.id,
-                                         Delivery.status.in_([st.value for st in OPEN_STATUSES]))
-               .exists())
-    stmt = update(Notice).where(Notice.state == "sending", ~pending)
-    if notice_id is not None:
-        stmt = stmt.where(Notice.id == notice_id)
-    done = db.rowcount(s.execute(stmt.values(state="completed")))
-    # A drill's incident closes once its notices are done, so drills do not pile up as "open".
-    busy = select(Notice.id).where(Notice.incident_id == Incident.id,
-                                   Notice.state.in_(("sending", "paused", "scheduled"))).exists()
-    s.execute(update(Incident).where(Incident.drill.is_(True), Incident.state == "open", ~busy)
-              .values(state="closed", closed_at=utcnow()))
-    return done

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import clock
-from .models import OPEN_STATUSES, Delivery, DeliveryStatus
+from . import clock, db
+from .models import OPEN_STATUSES, Delivery, DeliveryStatus, Incident, Notice, utcnow
 
 PROVIDER_OF = {"sms": "SMS", "email": "Email", "telegram": "Telegram"}
 
@@ -78,3 +78,20 @@ def waiting(s: Session, notice_id: int) -> list[Waiting]:
         found.append(Waiting(channel, int(count), clock.aware(since), clock.aware(next_try),
                              text[:120]))
     return found
+
+
+def complete_finished(s: Session, notice_id: int | None = None) -> int:
+    """Mark notices with nothing left queued, sending or waiting as completed."""
+    pending = (select(Delivery.id).where(Delivery.notice_id == Notice.id,
+                                         Delivery.status.in_([st.value for st in OPEN_STATUSES]))
+               .exists())
+    stmt = update(Notice).where(Notice.state == "sending", Notice.planning.is_(False), ~pending)
+    if notice_id is not None:
+        stmt = stmt.where(Notice.id == notice_id)
+    done = db.rowcount(s.execute(stmt.values(state="completed")))
+    # A drill's incident closes once its notices are done, so drills do not pile up as "open".
+    busy = select(Notice.id).where(Notice.incident_id == Incident.id,
+                                   Notice.state.in_(("sending", "paused", "scheduled"))).exists()
+    s.execute(update(Incident).where(Incident.drill.is_(True), Incident.state == "open", ~busy)
+              .values(state="closed", closed_at=utcnow()))
+    return done

@@ -48,7 +48,7 @@ def apply_receipt(s: Session, r: Receipt) -> int | None:
 
 
 def _fall_back(s: Session, delivery_id: int) -> None:
-    from . import dispatch
+    from . import enqueueing
 
     d = s.get(Delivery, delivery_id)
     notice = s.get(Notice, d.notice_id) if d is not None else None
@@ -57,7 +57,7 @@ def _fall_back(s: Session, delivery_id: int) -> None:
     new = deliveries.fall_back(s, notice, d.channel, [d.id])
     target = (notice.fallback or {}).get(d.channel)
     if new and target:
-        db.after_commit(s, lambda: dispatch.enqueue_ids(notice.id, target, new))
+        db.after_commit(s, lambda: enqueueing.enqueue_ids(notice.id, target, new))
 
 
 def find(s: Session, r: Receipt) -> tuple[str, str] | None:

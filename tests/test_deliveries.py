@@ -16,7 +16,7 @@ from flask import Flask
 from redis import Redis
 from sqlalchemy import select, update
 
-from notifier import audit, control, db, deliveries, dispatch
+from notifier import audit, control, db, deliveries, dispatch, enqueueing
 from notifier.channels.base import Outcome, Result
 from notifier.models import Delivery, DeliveryStatus, Notice, utcnow
 from notifier.sandbox.client import SandboxClient
@@ -196,7 +196,7 @@ def test_one_worker_goes_on_with_a_notice_it_once_saw_paused(
         with db.transaction() as s:
             control.pause(s, notice.id, "test")
         with db.transaction() as s:
-            dispatch.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+            enqueueing.enqueue(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
     worker("--queues", "sms")  # ONE worker: its first job meets the paused notice
     wait_until(lambda: _jobs(env) == 0, what="the worker to take the paused notice's job")
     time.sleep(1)

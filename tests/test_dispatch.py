@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from rq.registry import ScheduledJobRegistry
 
-from notifier import audit, db, dispatch, queues
+from notifier import audit, db, dispatch, enqueueing, queues
 from notifier.models import Notice, utcnow
 
 
@@ -35,7 +35,7 @@ def test_a_scheduled_notice_is_queued_for_its_utc_moment_on_any_server(
             notice = s.get(Notice, notice_id)
             assert notice is not None and notice.scheduled_at == when
             assert notice.scheduled_at.tzinfo is not None
-            dispatch.enqueue(s, notice)
+            enqueueing.enqueue(s, notice)
         registry = ScheduledJobRegistry("control", connection=queues.redis())
         [job_id] = registry.get_job_ids()
         scheduled = registry.get_scheduled_time(job_id)

@@ -61,7 +61,7 @@ def _seed(url: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("revision", ["0002", "0003"])
+@pytest.mark.parametrize("revision", ["0002", "0003", "0004"])
 def test_an_engine_migration_keeps_notices_and_deliveries(tmp_path: Path, revision: str) -> None:
     from alembic import command
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from notifier import audience, audit, db, dispatch
+from notifier import audience, audit, db, dispatch, enqueueing
 from notifier.models import Delivery
 from notifier.sandbox.client import SandboxClient
 from workers import delivery
@@ -42,7 +42,7 @@ def _send(app: Flask, segments: tuple[str, ...], channels: tuple[str, ...] = ("s
         with db.transaction() as s:
             notice = dispatch.confirm(s, req, audit.actor())
         with db.transaction() as s:
-            dispatch.enqueue(s, notice)
+            enqueueing.enqueue(s, notice)
     return notice.id
 
 

@@ -16,7 +16,7 @@ from typing import Any, Self
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from notifier import circuit, db, deliveries, dispatch, queues
+from notifier import circuit, db, deliveries, enqueueing, progress, queues
 from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.deliveries import Claim, Claimed
@@ -130,7 +130,7 @@ def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[s
     finally:
         adapter.close()
     with db.transaction() as s:
-        dispatch.complete_finished(s, notice_id)
+        progress.complete_finished(s, notice_id)
     return totals
 
 
@@ -202,4 +202,4 @@ def _record(b: Batch, outcomes: Sequence[Outcome], attempts: dict[int, int]) -> 
             target = (notice.fallback or {}).get(b.channel, "")
     circuit.observe(queues.redis(), b.provider, list(outcomes))
     if fallbacks:
-        dispatch.enqueue_ids(b.notice_id, target, fallbacks)
+        enqueueing.enqueue_ids(b.notice_id, target, fallbacks)

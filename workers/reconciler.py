@@ -11,11 +11,21 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier import banner, db, deliveries, dispatch, idempotency, queues
+from notifier import (
+    banner,
+    db,
+    deliveries,
+    dispatch,
+    enqueueing,
+    idempotency,
+    planner,
+    progress,
+    queues,
+)
 from notifier.models import SUBSCRIPTION_CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
 
 log = logging.getLogger(__name__)
-PLANNED = dispatch.PLANNED
+PLANNED = enqueueing.PLANNED
 LOCK = "notifier:reconciler"
 LOCK_SECONDS = 30
 _RELEASE = """
@@ -95,15 +105,18 @@ def _pass(r: Redis) -> dict[str, int]:
         planned = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(PLANNED)}
         orphans = _orphans(s, planned, repaired.back)
         paused = set(s.scalars(select(Notice.id).where(Notice.state == "paused")))
+        stalled = planner.stalled(s)
         idempotency.forget_expired(s)
+    for notice_id in stalled:  # a planning chain whose job Redis lost
+        queues.queue("control").enqueue(queues.PLAN_NOTICE, notice_id)
     jobs = 0
     for pairs in (repaired.back, repaired.fallbacks, orphans):
         for (notice_id, channel), ids in pairs.items():
             if notice_id not in paused:
-                jobs += dispatch.enqueue_ids(notice_id, channel, sorted(ids))
+                jobs += enqueueing.enqueue_ids(notice_id, channel, sorted(ids))
     _forget_finished(planned)
     with db.transaction() as s:
-        dispatch.complete_finished(s)
+        progress.complete_finished(s)
         banner.publish(s)
     return {**repaired.summary(), "orphaned": sum(len(v) for v in orphans.values()), "jobs": jobs}
 

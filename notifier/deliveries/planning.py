@@ -26,17 +26,25 @@ def _insert(s: Session) -> Insert:
     return insert(Delivery)
 
 
-def plan(s: Session, notice: Notice, channels: Sequence[str]) -> int:
-    """Create one queued delivery per (delivery channel, normalised address) of the audience."""
+def plan(s: Session, notice: Notice, channels: Sequence[str],
+         subscriptions: tuple[int, int]) -> list[tuple[int, str]]:
+    """Queue one delivery per (delivery channel, normalised address) of the audience's
+    subscriptions with ids in a range; return the new deliveries' (id, channel).
+
+    Planned range by range: an address a subscriber shares with one planned before is skipped
+    (the unique key, ON CONFLICT DO NOTHING), so nobody gets two on one channel.
+    """
     if not channels:
-        return 0
-    sel = audience.selection(channels, notice.segments).subquery()
+        return []
+    lo, hi = subscriptions
+    sel = (audience.selection(channels, notice.segments)
+           .where(Subscription.id.between(lo, hi)).subquery())
+    # The WHERE is for SQLite: without one, it reads ON CONFLICT as a join's ON.
     source = select(literal(notice.id), sel.c.channel, sel.c.address, sel.c[2], sel.c[3],
-                    literal(Q))
-    s.execute(insert(Delivery).from_select(COLUMNS, source))
-    # Counted, not taken from the driver: PostgreSQL reports -1 for this INSERT ... SELECT.
-    return int(s.scalar(select(func.count()).select_from(Delivery)
-                        .where(Delivery.notice_id == notice.id)) or 0)
+                    literal(Q)).where(sel.c.address.is_not(None))
+    rows = s.execute(_insert(s).from_select(COLUMNS, source)
+                     .returning(Delivery.id, Delivery.channel)).all()
+    return [(int(i), str(c)) for i, c in rows]
 
 
 def add_on_channel(s: Session, notice: Notice, delivery_ids: Any, to_channel: str) -> int:

@@ -47,6 +47,10 @@ class Notice(Base):
     deadline_minutes: Mapped[int] = mapped_column(Integer, default=retry.DEFAULT_DEADLINE,
                                                   server_default=str(retry.DEFAULT_DEADLINE))
     deadline_at: Mapped[datetime | None] = mapped_column()
+    # Planned range by range (notifier/planner.py): the last subscription id planned, and when.
+    planning: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    planned_through: Mapped[int | None] = mapped_column(Integer)
+    planned_at: Mapped[datetime | None] = mapped_column()
     incident: Mapped[Incident] = relationship(back_populates="notices")
 
     def deadline(self) -> datetime:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from notifier import audit, db, deliveries, dispatch
+from notifier import audit, db, deliveries, dispatch, enqueueing
 from notifier.config import SANDBOX_CREDENTIALS
 from notifier.models import Delivery, Notice, Subscription, WebhookEvent, utcnow
 from notifier.sandbox.callbacks import EventWebhook, sendgrid_event
@@ -402,7 +402,7 @@ def test_receipts_from_the_sandbox_reach_the_app_end_to_end(
     worker()
     notice_id = _confirm(app, ("sms", "email"))
     with app.app_context(), db.transaction() as s:
-        dispatch.enqueue(s, s.get(Notice, notice_id))
+        enqueueing.enqueue(s, s.get(Notice, notice_id))
 
     def settled() -> bool:
         return all(st in ("delivered", "undelivered") for ch in ("sms", "email")
@@ -439,7 +439,7 @@ def test_no_personal_data_in_redis_keys_or_job_payloads_during_a_send(
     worker()
     notice_id = _confirm(app, ("sms", "email", "telegram"), ())
     with app.app_context(), db.transaction() as s:
-        dispatch.enqueue(s, s.get(Notice, notice_id))
+        enqueueing.enqueue(s, s.get(Notice, notice_id))
     with app.app_context():
         redis = queues.redis()
         wait_until(lambda: dispatch.is_finished(_progress(app, notice_id)), timeout=90,
