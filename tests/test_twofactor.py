@@ -191,7 +191,7 @@ def test_the_migration_keeps_existing_accounts(tmp_path: Path) -> None:
     from notifier.db import alembic_config, upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    script = ScriptDirectory.from_config(alembic_config(url)).get_revision("0004_sign_in")
+    script = ScriptDirectory.from_config(alembic_config(url)).get_revision("0005_sign_in")
     assert script is not None
     command.upgrade(alembic_config(url), str(script.down_revision))
     engine = create_engine(url)

@@ -1,15 +1,15 @@
 """sign-in: session versions, second factors, time-limited accounts, per-role 2FA policy
 
-Revision ID: 0004_sign_in
-Revises: 0003
+Revision ID: 0005_sign_in
+Revises: 0004
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_sign_in"
-down_revision = "0003"
+revision = "0005_sign_in"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
