@@ -13,11 +13,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, deliveries, i18n, logs, queues
     from .web import (
+        account,
         api,
         auth,
         console,
         drafts,
         editor,
+        headers,
         inputs,
         limiter,
         metrics,
@@ -42,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     queues.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
+    headers.init_app(app)
     banner.init_app(app)
     webhooks.init_app(app)
     app.register_blueprint(public.bp)
@@ -53,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     metrics.init_app(app)
     api.init_app(app)
+    app.register_blueprint(account.bp)
     return app
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from flask import g, has_request_context
+from flask import g, has_app_context
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent
 
 
 def actor() -> str:
-    """Name who is acting: the logged-in user, or the operating-system user of the CLI."""
-    if has_request_context() and getattr(g, "user", None) is not None:
+    """Name who is acting: the signed-in account (console or CLI), else the OS user."""
+    if has_app_context() and getattr(g, "user", None) is not None:
         return f"user:{g.user.email}"
     try:
         return f"cli:{getpass.getuser()}"

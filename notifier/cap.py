@@ -1,6 +1,7 @@
 """CAP 1.2 (OASIS Common Alerting Protocol): one alert document per public notice."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,14 @@ EVENTS = {
 EVENT = {"sv": "Driftstörning i kundservice", "en": "Customer service disruption"}
 INSTRUCTION = {"sv": "Så når du oss just nu:", "en": "How to reach us right now:"}
 ET.register_namespace("", NS)
+# What XML 1.0 forbids (C0 controls but tab and newlines, lone surrogates, U+FFFE, U+FFFF),
+# and the C1 controls it discourages: one such character would make the whole feed invalid.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Return text without the characters an XML document may not carry."""
+    return _NOT_XML.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ def cap_time(moment: datetime) -> str:
 
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
     el = ET.SubElement(parent, f"{{{NS}}}{tag}")
-    el.text = text
+    el.text = xml_text(text)
     return el
 
 

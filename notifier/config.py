@@ -5,7 +5,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_ALERT_RULES": ("", "YAML file mapping monitoring alert labels to contact channels and a suggested template (see docs/api.md); unset: alerts are recorded, no draft is opened"),
     "NOTIFIER_METRICS_ALLOW": ("127.0.0.1/32,::1/128", "Addresses (CIDR, comma-separated) that may read /metrics without a token; others need an API token"),
     "NOTIFIER_READINESS_VERIFIED_DAYS": ("90", "A contact channel not checked for this many days is a gap in the readiness report"),
+    "NOTIFIER_SESSION_IDLE_MINUTES": ("30", "A console session ends after this many minutes without activity (the console warns a minute before)"),
+    "NOTIFIER_SESSION_MAX_HOURS": ("12", "A console session ends this many hours after signing in, active or not"),
+    "NOTIFIER_AS": ("", "The account a `notifier` command acts as (instead of `--as EMAIL`)"),
+    "NOTIFIER_PASSWORD": ("", "That account's password, for scripts (otherwise the command asks)"),
+    "NOTIFIER_TOTP": ("", "That account's current second-factor code, for scripts (otherwise the command asks when the account has one)"),
+    "NOTIFIER_TOKEN": ("", "A personal API token a `notifier` command signs in with instead of a password (automation)"),
 }
 
 SANDBOX_CREDENTIALS = {
@@ -175,6 +181,23 @@ def _check_credentials(environ: Mapping[str, str]) -> None:
                                 "sandbox.")
 
 
+@dataclass(frozen=True)
+class CliCredentials:
+    """Who a `notifier` command acts as, from the environment (never kept in the app config)."""
+
+    as_email: str
+    password: str = field(repr=False, default="")
+    totp: str = field(repr=False, default="")
+    token: str = field(repr=False, default="")
+
+
+def cli_credentials(environ: Mapping[str, str] | None = None) -> CliCredentials:
+    """Read NOTIFIER_AS, NOTIFIER_PASSWORD, NOTIFIER_TOTP and NOTIFIER_TOKEN when a command starts."""
+    environ = os.environ if environ is None else environ
+    return CliCredentials(_env(environ, "NOTIFIER_AS"), environ.get("NOTIFIER_PASSWORD", ""),
+                          _env(environ, "NOTIFIER_TOTP"), _env(environ, "NOTIFIER_TOKEN"))
+
+
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read the environment into Flask config keys."""
     environ = os.environ if environ is None else environ
@@ -216,6 +239,8 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "ALERT_RULES": _env(environ, "NOTIFIER_ALERT_RULES") or None,
         "METRICS_ALLOW": _networks(environ, "NOTIFIER_METRICS_ALLOW", "127.0.0.1/32,::1/128"),
         "READINESS_VERIFIED_DAYS": _whole(environ, "NOTIFIER_READINESS_VERIFIED_DAYS", 90),
+        "SESSION_IDLE_MINUTES": _positive(environ, "NOTIFIER_SESSION_IDLE_MINUTES", 30.0),
+        "SESSION_MAX_HOURS": _positive(environ, "NOTIFIER_SESSION_MAX_HOURS", 12.0),
         "SENDGRID_WEBHOOK_PUBLIC_KEY": _env(environ, "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
         "TELEGRAM_WEBHOOK_SECRET": _env(environ, "NOTIFIER_TELEGRAM_WEBHOOK_SECRET") or None,
     }

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import audience, audit, contacts, db, idempotency, library, planner, retry
 from .enqueueing import enqueue
 from .errors import NotifierError
+from .library import jail
 from .models import (
     DELIVERY_CHANNELS,
     SUBSCRIPTION_CHANNELS,
@@ -128,8 +129,9 @@ def prepare(s: Session, req: NoticeRequest, count: bool = True) -> Preview:
     version = approved_version(s, req.template_key)
     spec = library.parse_spec(version.content, source=f"{req.template_key} v{version.number}")
     values = library.validate_values(spec, req.values, contacts.options(s))
-    rendered = library.render_all(spec, values, drill=req.drill,
-                                  organisation=current_app.config["ORGANISATION"])
+    # In the jail (limits on time and memory): a person wrote it; confirm must never hang.
+    rendered = jail.run(library.render_all, spec, values, drill=req.drill,
+                        organisation=current_app.config["ORGANISATION"])
     # The snapshot keeps every channel's wording, so a fallback or "send the rest by email"
     # can use it later; the operator sees the chosen channels.
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}

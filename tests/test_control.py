@@ -257,8 +257,11 @@ def test_everyone_overrides_the_inherited_segments_from_the_command_line(
     from notifier.cli import main
 
     first = _send(app, channels=("sms",), segments=["staff"])
-    out = CliRunner().invoke(main, ["send", "all-clear", "--incident", str(first.incident_id),
-                                    "--var", "restored=phones", "--everyone", "--yes"])
+    as_operator = {"NOTIFIER_AS": "operator@solvik.example",
+                   "NOTIFIER_PASSWORD": "correct-horse-battery"}
+    out = CliRunner(env=as_operator).invoke(main, [
+        "send", "all-clear", "--incident", str(first.incident_id), "--var", "restored=phones",
+        "--everyone", "--yes"])
     assert out.exit_code == 0, out.output
     with app.app_context():
         clear = db.session().scalar(select(Notice).order_by(Notice.id.desc()))

@@ -187,7 +187,11 @@ def test_the_exported_approved_set_reimports_as_unchanged(
     assert sorted(Path(line).stem for line in exported.output.split()) == KEYS
     assert "Tack för att du väntade!" not in (tmp_path / "export" / "all-clear.yaml").read_text()
 
-    reimported = runner.invoke(main, ["templates", "import", str(tmp_path / "export")])
+    with app.app_context(), db.transaction() as s:
+        accounts.create_user(s, "cli-editor@solvik.example", "editor", PASSWORD)
+    reimported = CliRunner(env={"NOTIFIER_AS": "cli-editor@solvik.example",
+                                "NOTIFIER_PASSWORD": PASSWORD}).invoke(
+        main, ["templates", "import", str(tmp_path / "export")])
     assert reimported.exit_code == 0, reimported.output
     assert sorted(line.split()[-1] for line in reimported.output.splitlines()
                   if line.startswith("same")) == KEYS

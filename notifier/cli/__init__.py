@@ -25,7 +25,7 @@ def main() -> None:
 
 
 for command in (processes.up, processes.web, processes.worker, processes.sandbox,
-                database.db, users.users, templates.templates, contacts.contacts,
+                database.db, users.users, users.break_glass, templates.templates, contacts.contacts,
                 subscribers.subscribers, tokens.tokens, notices.send, notices.status, notices.pause,
                 notices.resume, notices.cancel, notices.reroute, readiness.readiness):
     main.add_command(command)

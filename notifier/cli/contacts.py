@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .base import app, fails_clearly
+from .base import acts_as, app, fails_clearly
 
 
 @click.group(help="The contact-channel registry (the company's own phone numbers, chat, ...).")
@@ -28,6 +28,7 @@ def contacts_list() -> None:
 @click.argument("key")
 @click.argument("state", type=click.Choice(["up", "down", "unknown"]))
 @fails_clearly
+@acts_as("contacts")
 def contacts_set(key: str, state: str) -> None:
     from .. import contacts as registry
     from .. import db as database
@@ -52,6 +53,7 @@ def contacts_set(key: str, state: str) -> None:
 @click.option("--depends-on", "depends_on", default="",
               help="Comma-separated operators/platforms it needs, e.g. nordtel,nordtel-in-platform")
 @fails_clearly
+@acts_as("contacts")
 def contacts_add(key: str, kind: str, label_sv: str, label_en: str, value: str, state: str,
                  depends_on: str) -> None:
     from .. import contacts as registry

@@ -9,7 +9,7 @@ import click
 
 from ..channels import SUBSCRIPTION_CHANNELS
 from ..errors import NotifierError
-from .base import app, fails_clearly
+from .base import acts_as, app, fails_clearly
 from .templates import variable_help
 
 
@@ -48,6 +48,7 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
               help="Confirm at most once per key [default: derived from the arguments, so the same "
                    "command again within 10 minutes returns the first notice]")
 @fails_clearly
+@acts_as("send")
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...],
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
@@ -157,6 +158,7 @@ def _control(notice_id: int, action: str, source: str = "", target: str = "email
 @click.command(help="Pause a notice being sent (resume goes on where it stopped).")
 @click.argument("notice_id", type=int)
 @fails_clearly
+@acts_as("send")
 def pause(notice_id: int) -> None:
     _control(notice_id, "pause")
 
@@ -164,6 +166,7 @@ def pause(notice_id: int) -> None:
 @click.command(help="Resume a paused notice.")
 @click.argument("notice_id", type=int)
 @fails_clearly
+@acts_as("send")
 def resume(notice_id: int) -> None:
     _control(notice_id, "resume")
 
@@ -171,6 +174,7 @@ def resume(notice_id: int) -> None:
 @click.command(help="Cancel what is not yet sent of a notice.")
 @click.argument("notice_id", type=int)
 @fails_clearly
+@acts_as("send")
 def cancel(notice_id: int) -> None:
     _control(notice_id, "cancel")
 
@@ -181,6 +185,7 @@ def cancel(notice_id: int) -> None:
 @click.option("--to", "target", default="email", show_default=True,
               type=click.Choice(SUBSCRIPTION_CHANNELS))
 @fails_clearly
+@acts_as("send")
 def reroute(notice_id: int, source: str, target: str) -> None:
     _control(notice_id, "reroute", source, target)
 

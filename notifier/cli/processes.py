@@ -22,10 +22,13 @@ def up() -> None:
 def web(workers: int) -> None:
     import os
 
+    from ..processes.runner import REDACTING_LOGGER
+
     a = app()
     bind = f"{a.config['HOST']}:{a.config['PORT']}"
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                                "--threads", "4", "--bind", bind, "--access-logfile", "-",
+                               *REDACTING_LOGGER,
                                "notifier:create_app()"])
 
 

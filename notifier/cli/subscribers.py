@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .base import app, fails_clearly
+from .base import acts_as, app, fails_clearly
 
 
 @click.group(help="Subscribers.")
@@ -19,6 +19,7 @@ def subscribers() -> None:
                      "segments in one cell separated by |).")
 @click.argument("file", type=click.File("rb"))
 @fails_clearly
+@acts_as("admin")
 def subscribers_import(file: Any) -> None:
     from .. import audience
     from .. import db as database

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .base import app, fails_clearly
+from .base import acts_as, app, fails_clearly
 
 
 @click.group(help="The message library.")
@@ -17,12 +17,15 @@ def templates() -> None:
 @templates.command("import", help="Load template files as drafts (unchanged content keeps its approval).")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @fails_clearly
+@acts_as("edit")
 def templates_import(folder: Path) -> None:
+    from flask import g
+
     from .. import audit, versions
     from .. import db as database
 
     with app().app_context(), database.transaction() as s:
-        report = versions.import_dir(s, folder, audit.actor())
+        report = versions.import_dir(s, folder, audit.actor(), g.user.id)
     for key in report.created:
         click.echo(f"draft    {key}")
     for key in report.unchanged:
@@ -86,11 +89,12 @@ def templates_show(key: str) -> None:
             click.echo(f"  --var {v.name}=...  {v.label['en']} ({need}): takes {variable_help(s, v)}")
 
 
-@templates.command("approve", help="Approve a draft as the operating-system user (four-eyes).")
+@templates.command("approve", help="Approve a draft written by someone else (four-eyes).")
 @click.argument("key")
 @click.option("--version", "number", type=int, default=None, help="Version (default: the draft)")
 @click.option("--comment", default="", help="A note for the audit log")
 @fails_clearly
+@acts_as("approve")
 def templates_approve(key: str, number: int | None, comment: str) -> None:
     _review(key, number, comment, approve=True)
 
@@ -100,18 +104,21 @@ def templates_approve(key: str, number: int | None, comment: str) -> None:
 @click.option("--version", "number", type=int, default=None, help="Version (default: the draft)")
 @click.option("--comment", required=True, help="What the author must change")
 @fails_clearly
+@acts_as("approve")
 def templates_reject(key: str, number: int | None, comment: str) -> None:
     _review(key, number, comment, approve=False)
 
 
 def _review(key: str, number: int | None, comment: str, *, approve: bool) -> None:
-    """Approve or reject a version as the operating-system user, and say so."""
+    """Approve or reject a version as the command's account (four-eyes, roles), and say so."""
+    from flask import g
+
     from .. import audit, versions
     from .. import db as database
 
     with app().app_context(), database.transaction() as s:
         version = versions.find(s, key, number)
-        (versions.approve if approve else versions.reject)(s, version, audit.actor(), comment)
+        (versions.approve if approve else versions.reject)(s, version, g.user, comment)
         done = "approved" if approve else "rejected"
         click.echo(f"{done} {key} v{version.number} as {audit.actor()}")
 

@@ -56,21 +56,45 @@ def content_hash(spec: TemplateSpec) -> str:
 
 # libyaml's loader is ten times faster; both are the safe loader.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_FILE_BYTES = 128 * 1024  # a template file: eight variants of at most 4 KB, and its fields
+MAX_VARIABLES_BYTES = 32 * 1024  # the editor's variables field
+
+
+def load_yaml(text: str, where: str, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Load YAML without anchors or aliases and within a size cap, or say what is wrong.
+
+    An alias repeats a node by reference: 435 bytes of them make a billion strings as soon
+    as anything walks the result. Templates never need them, so they are refused outright.
+    """
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise TemplateError(f"{where}: is {size:,} bytes, more than {max_bytes:,}; a template "
+                            "needs far less: remove what is repeated")
+    try:
+        for event in yaml.parse(text, Loader=_YAML_LOADER):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                at = event.start_mark.line + 1 if event.start_mark else 0
+                raise TemplateError(f"{where}: YAML anchors and aliases (& and *) are not "
+                                    f"allowed (line {at}); write each value out")
+        return yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise TemplateError(
+            f"{where}: is not valid YAML{line}; check indentation and quotes") from None
 
 
 def load_file(path: str | Path) -> TemplateSpec:
     """Load and validate one YAML template file; its key must match the file name."""
     path = Path(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise TemplateError(f"{path}: is {path.stat().st_size:,} bytes, more than "
+                                f"{MAX_FILE_BYTES:,}; a template needs far less")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path}: cannot be read ({exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise TemplateError(
-            f"{path}: is not valid YAML{line}; check indentation and quotes") from None
-    spec = parse_spec(data, str(path))
+    spec = parse_spec(load_yaml(text, str(path)), str(path))
     if spec.key != path.stem:
         raise TemplateError(f"{path}: key {spec.key!r} differs from the file name; "
                             f"rename the file to {spec.key}.yaml or change the key")

@@ -272,6 +272,11 @@ def _check_nodes(ast: nodes.Template, label: str) -> list[str]:
     loads = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
     if any(True for _ in ast.find_all(loads)):
         problems.append(f"{label} includes or imports another template; write the text in place")
+    # Macros and recursive loops can call themselves without a loop to count: refused.
+    if any(True for _ in ast.find_all((nodes.Macro, nodes.CallBlock))):
+        problems.append(f"{label} defines a macro or a call block; write the text in place")
+    if any(loop.recursive for loop in ast.find_all(nodes.For)):
+        problems.append(f"{label} has a recursive loop; loop over a list instead")
     for getattr_ in ast.find_all(nodes.Getattr):
         if str(getattr_.attr).startswith("_"):
             problems.append(

@@ -55,6 +55,13 @@ def render_sms_as_written(spec: TemplateSpec, values: Values, language: str) -> 
     return job.part("text")
 
 
+def render_preview(spec: TemplateSpec, values: Values, *, organisation: str = DEFAULT_ORGANISATION
+                   ) -> tuple[dict[str, dict[str, RenderedMessage]], dict[str, str]]:
+    """Render what the editor's preview shows: every variant, and each SMS as written."""
+    return (render_all(spec, values, organisation=organisation),
+            {lang: render_sms_as_written(spec, values, lang) for lang in LANGUAGES})
+
+
 def _render_sms(job: _Job) -> RenderedMessage:
     text = normalise_gsm(job.part("text"))
     info = analyse(text)

@@ -48,6 +48,9 @@ class TemplateError(NotifierError):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,))
+
 
 class VariablesError(NotifierError):
     """One or more variable values are invalid; `errors` maps variable name to message."""
@@ -55,6 +58,9 @@ class VariablesError(NotifierError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
         super().__init__("Check these fields: " + " ".join(self.errors.values()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))
 
 
 class RenderError(NotifierError):

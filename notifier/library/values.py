@@ -57,10 +57,20 @@ def _blank(value: Any) -> bool:
     return not [v for v in value if str(v).strip()]
 
 
+# Characters no feed or CAP document may carry (C0 and C1 controls but the newline, lone
+# surrogates, U+FFFE, U+FFFF): one of them would make the public feeds invalid.
+_FORBIDDEN_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def _single(value: Any) -> str:
     if not isinstance(value, str):
         raise _ValueProblem("give one value, not a list.")
-    return value.strip()
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    bad = _FORBIDDEN_RE.search(text)
+    if bad:
+        raise _ValueProblem(f"remove the invisible or control character U+{ord(bad.group()):04X} "
+                            f"(at position {bad.start() + 1}); retype the text if unsure.")
+    return text.strip()
 
 
 def _parse_value(variable: Variable, value: Any, contacts: Mapping[str, ContactOption]) -> Any:
@@ -76,9 +86,6 @@ def _parse_value(variable: Variable, value: Any, contacts: Mapping[str, ContactO
 
 
 def _parse_text(text: str, limit: int) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if any(ord(c) < 32 and c != "\n" for c in text):
-        raise _ValueProblem("remove the control characters (tabs or invisible characters).")
     if len(text) > limit:
         raise _ValueProblem(f"is {len(text)} characters; shorten it to at most {limit}.")
     return text

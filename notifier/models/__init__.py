@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..channels import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS
 from ..clock import aware, utcnow
 from ..i18n import LANGUAGES
-from .accounts import AuditEvent, User
+from .accounts import AuditEvent, RolePolicy, User
 from .api import Alert, ApiToken, Proposal
 from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
 from .base import (
@@ -24,6 +24,6 @@ __all__ = [
     "ApiToken", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
     "Incident", "Notice", "NoticeTotal", "Proposal",
-    "Role", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
+    "Role", "RolePolicy", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
     "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
 ]

@@ -15,6 +15,9 @@ from ..errors import NotifierError
 from . import embedded
 
 log = logging.getLogger("notifier.up")
+# gunicorn's logger with secrets in URLs (the Telegram webhook's, tokens) redacted from the
+# access log: `notifier web` writes one; `notifier up` only when GUNICORN_CMD_ARGS asks for it.
+REDACTING_LOGGER = ("--logger-class", "notifier.processes.accesslog.RedactingLogger")
 
 
 def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -56,7 +59,8 @@ def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subproce
         procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env)
     procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                   f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
-                                  "--no-control-socket", "notifier:create_app()"], env)
+                                  "--no-control-socket", *REDACTING_LOGGER, "notifier:create_app()"],
+                           env)
     for i, order in enumerate(queues.worker_orders(int(str(cfg["WORKERS"])))):
         name = "banner worker" if i == 0 else f"worker {i} ({order[2]} first)"
         procs["worker-banner" if i == 0 else f"worker-{i}"] = _spawn(
@@ -146,11 +150,13 @@ def _announce(cfg: dict[str, object], seeded: str | None) -> None:
                      "reached', tick the contact channels that work, Preview, Confirm.")
         steps.append(f"  3. See what customers got in {url}/sandbox and the banner at "
                      f"{url}/banner.json; the public status page is {url}/status.")
-        steps.append("  From another terminal in this folder: . .venv/bin/activate && notifier "
-                     "send phone-lines-down --var contacts=vaxel,chatt,epost --yes --wait")
+        steps.append("  From another terminal in this folder (it asks for the demo password): "
+                     ". .venv/bin/activate && notifier send phone-lines-down --var "
+                     "contacts=vaxel,chatt,epost --yes --wait --as operator@solvik.example")
     else:
-        steps.append(f"  Open {url}/login; create accounts with `notifier users create EMAIL "
-                     "--role ROLE`.")
+        steps.append("  Create the first admin with `notifier users create EMAIL --role admin`, "
+                     f"sign in at {url}/login and set up the second factor; then add accounts "
+                     "with `notifier users create EMAIL --role ROLE --as YOUR-EMAIL`.")
     steps.append("Ctrl-C stops everything.\n")
     print("\n".join(steps), flush=True)
 

@@ -47,3 +47,38 @@ document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     if (!window.confirm(form.getAttribute('data-confirm'))) { event.preventDefault(); }
   });
 });
+// Idle sign-out: warn a minute before the session ends; one click keeps it going. Activity in
+// another tab counts too, so the server is asked how much time is really left before warning.
+(function () {
+  'use strict';
+  var body = document.body;
+  var box = document.getElementById('idle-warning');
+  var button = document.getElementById('idle-extend');
+  if (!box || !button || !body.hasAttribute('data-idle-seconds')) { return; }
+  var timer = null;
+  function schedule(left) {
+    clearTimeout(timer);
+    if (left <= 0) { window.location.assign(body.getAttribute('data-login-url')); return; }
+    if (left <= 60) {
+      box.hidden = false;
+      timer = setTimeout(check, left * 1000);
+    } else {
+      box.hidden = true;
+      timer = setTimeout(check, (left - 60) * 1000);
+    }
+  }
+  function check() {
+    fetch(body.getAttribute('data-session-url'), {credentials: 'same-origin', cache: 'no-store'})
+      .then(function (r) { return r.json(); })
+      .then(function (data) { schedule(data.signed_in ? data.idle_left : 0); })
+      .catch(function () { timer = setTimeout(check, 30000); });
+  }
+  button.addEventListener('click', function () {
+    fetch(body.getAttribute('data-extend-url'), {method: 'POST', credentials: 'same-origin',
+      headers: {'X-CSRFToken': button.getAttribute('data-csrf')}})
+      .then(function (r) { return r.json(); })
+      .then(function (data) { schedule(data.signed_in ? data.idle_left : 0); })
+      .catch(function () { box.hidden = true; });
+  });
+  schedule(parseInt(body.getAttribute('data-idle-seconds'), 10));
+}());

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import clock, contacts, db, library, versions
 from ..errors import NotifierError
+from ..library import jail
 from ..library.smsencoding import analyse
 from ..models import LANGUAGES, Template, TemplateVersion
 from .auth import require
@@ -120,29 +121,35 @@ def preview(key: str) -> Any:
         samples, variants = sample_preview(spec)
     except library.TemplateError as exc:
         return jsonify(ok=False, problems=exc.problems), 422
+    except library.JailBusyError as exc:
+        return jsonify(ok=False, problems=[str(exc)]), 503, {"Retry-After": "2"}
     except NotifierError as exc:
         return jsonify(ok=False, problems=[str(exc)]), 422
     return jsonify(ok=True, problems=[], samples=samples, variants=variants)
 
 
 def sample_preview(spec: library.TemplateSpec) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the sample values and every language x channel rendered with them."""
+    """Return the sample values and every language x channel rendered with them.
+
+    A draft is untrusted: it renders in the jail (a child process with limits on time and
+    memory, at most two at once per web process), never in a web thread.
+    """
     registry = contacts.options(db.session())
     if not any(o.state == "up" for o in registry.values()):
         registry = SAMPLE_CONTACTS
     samples = sample_values(spec, registry)
     values = library.validate_values(spec, samples, registry)
-    rendered = library.render_all(spec, values, organisation=current_app.config["ORGANISATION"])
-    variants = {lang: {ch: _preview_message(spec, values, m) for ch, m in per.items()}
+    with jail.DRAFT_SLOTS:
+        rendered, as_written = jail.run(library.render_preview, spec, values, limits=jail.DRAFT,
+                                        organisation=current_app.config["ORGANISATION"])
+    variants = {lang: {ch: _preview_message(m, as_written[lang]) for ch, m in per.items()}
                 for lang, per in rendered.items()}
     return samples, variants
 
 
-def _preview_message(spec: library.TemplateSpec, values: library.Values,
-                     message: library.RenderedMessage) -> dict[str, Any]:
+def _preview_message(message: library.RenderedMessage, before: str) -> dict[str, Any]:
     data = {k: v for k, v in message.to_dict().items() if k != "html"}
     if message.channel == "sms":
-        before = library.render_sms_as_written(spec, values, message.language)
         data["gsm"] = {"before": before, "after": message.text, "changed": before != message.text,
                        "before_sms": analyse(before).to_dict()}
     return data
@@ -209,13 +216,8 @@ def form_data(form: MultiDict[str, str]) -> dict[str, Any]:
     def text(name: str) -> str:
         return form.get(name, "").replace("\r\n", "\n")
 
-    try:
-        variables = yaml.safe_load(text("variables")) or []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise library.TemplateError(f"Variables: not valid YAML{line}; check the indentation "
-                                    "and the '- name:' lines.") from None
+    variables = library.load_yaml(text("variables"), "Variables",
+                                  library.MAX_VARIABLES_BYTES) or []
     content = {}
     for lang in LANGUAGES:
         parts = {(ch, part): text(f"{lang}-{ch}-{part}") for ch, part in PARTS}

@@ -59,11 +59,15 @@ def _utc(moment: datetime | None) -> str | None:
 
 
 def public_notices(incident: Incident) -> list[Notice]:
-    """Return the notices of a non-drill incident that the public may see, oldest first."""
+    """Return the notices of a non-drill incident that the public may see, oldest first.
+
+    Only notices that went to the banner are public: an email to the staff segment is not.
+    """
     if incident.drill:
         return []
     now = utcnow()
     return [n for n in incident.notices if not n.drill and n.state != "cancelled"
+            and "banner" in (n.channels or ())
             and (n.scheduled_at is None or clock.aware(n.scheduled_at) <= now)]
 
 
@@ -149,20 +153,21 @@ def page() -> Response:
 def _atom(title: str, self_url: str, entries: list[dict[str, Any]]) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
+    clean = cap.xml_text
     for tag, text in (("title", title), ("id", self_url),
                       ("updated", max((e["updated"] for e in entries), default="1970-01-01T00:00:00Z"))):
-        ET.SubElement(feed, f"{{{ATOM}}}{tag}").text = text
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url)
+        ET.SubElement(feed, f"{{{ATOM}}}{tag}").text = clean(text)
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=clean(self_url))
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
-    ET.SubElement(author, f"{{{ATOM}}}name").text = current_app.config["ORGANISATION"]
+    ET.SubElement(author, f"{{{ATOM}}}name").text = clean(current_app.config["ORGANISATION"])
     for e in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         for tag in ("id", "title", "updated"):
-            ET.SubElement(entry, f"{{{ATOM}}}{tag}").text = e[tag]
-        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=e["href"],
+            ET.SubElement(entry, f"{{{ATOM}}}{tag}").text = clean(e[tag])
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=clean(e["href"]),
                       **({"type": e["type"]} if "type" in e else {}))
         if e.get("content"):
-            ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = e["content"]
+            ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = clean(e["content"])
     data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return data
 

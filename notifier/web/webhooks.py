@@ -66,6 +66,23 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+@bp.before_request
+def _live_provider_only() -> tuple[Response, int] | None:
+    """In a live deployment, refuse the webhooks of a provider that runs on the sandbox.
+
+    The sandbox's credentials are published (they are in this code), so a provider without
+    real ones would accept anyone's callbacks: an opt-out signed with the sandbox token.
+    The sandbox demo (every provider sandboxed) keeps its webhooks.
+    """
+    provider = (request.endpoint or "").removeprefix("webhooks.").split("_")[0]
+    settings = current_app.config["PROVIDERS"].get(provider)
+    if current_app.config["SANDBOX"] or settings is None or not settings.sandbox:
+        return None
+    return _refuse(f"{provider} has no real credentials in this live deployment, so its "
+                   f"webhooks are refused: set NOTIFIER_{provider.upper()}_* or stop pointing "
+                   f"{provider} at this URL", 403)
+
+
 def _refuse(why: str, status: int = 403) -> tuple[Response, int]:
     log.warning("webhook refused (%d): %s", status, why)
     return jsonify({"error": why}), status

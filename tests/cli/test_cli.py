@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -16,11 +17,29 @@ from notifier.sandbox.client import SandboxClient
 from ..conftest import notifier_cmd
 
 
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+PASSWORD = "correct-horse-battery"
+# Scripts give the account and its password through the environment.
+AS_OPERATOR = {"NOTIFIER_AS": "operator@solvik.example", "NOTIFIER_PASSWORD": PASSWORD}
+AS_ADMIN = {"NOTIFIER_AS": "admin@solvik.example", "NOTIFIER_PASSWORD": PASSWORD}
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None,
+        account: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run(notifier_cmd(*args), env={**os.environ, **env}, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(notifier_cmd(*args), env={**os.environ, **env,
+                               **(AS_OPERATOR if account is None else account)},
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def admin(app: Flask) -> str:
+    """An admin account for a test without the demo."""
+    from notifier import accounts
+
+    with app.app_context(), db.transaction() as s:
+        accounts.create_user(s, "admin@solvik.example", "admin", PASSWORD)
+    return "admin@solvik.example"
 
 
 def test_send_waits_and_reports_counts_per_channel(env: dict[str, str], demo: Any, worker: Any,
@@ -76,7 +95,7 @@ def test_send_refuses_without_yes_and_with_unknown_things(env: dict[str, str], d
 
 
 def test_subscribers_import_keeps_good_rows_and_reports_bad_ones(
-        app: Flask, env: dict[str, str], tmp_path: Path) -> None:
+        app: Flask, env: dict[str, str], tmp_path: Path, admin: str) -> None:
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text(
         "name,language,phone,email,telegram_chat_id,segments\n"
@@ -85,7 +104,7 @@ def test_subscribers_import_keeps_good_rows_and_reports_bad_ones(
         "James Hill,en,+46 70 765 43 21,,4711,business\n"
         "No Address,sv,,,,private\n"
         "Bad Lang,de,0701234500,,,private\n", encoding="utf-8")
-    result = cli(env, "subscribers", "import", str(csv_file))
+    result = cli(env, "subscribers", "import", str(csv_file), account=AS_ADMIN)
     assert result.returncode == 1
     assert "2 added, 0 updated, 3 refused" in result.stdout
     assert "line 3: phone: '12345' is not a valid phone number" in result.stderr
@@ -96,21 +115,35 @@ def test_subscribers_import_keeps_good_rows_and_reports_bad_ones(
     assert names == {"Anna Lind", "James Hill"}
 
 
-def test_contacts_and_users_commands_are_audited_with_the_os_user(app: Flask,
+def test_contacts_and_users_commands_are_audited_with_the_account(app: Flask,
                                                                   env: dict[str, str]) -> None:
+    first = cli(env, "users", "create", "admin@solvik.example", "--role", "admin",
+                stdin=f"{PASSWORD}\n{PASSWORD}\n", account={})
+    assert first.returncode == 0, first.stderr
+    assert "created admin admin@solvik.example (the first admin)" in first.stdout
+    refused = cli(env, "users", "create", "eve@example.se", "--role", "admin",
+                  stdin="a-long-password\na-long-password\n", account={})
+    assert refused.returncode == 2 and "add --as EMAIL" in refused.stderr
+    created = cli(env, "users", "create", "ann@example.se", "--role", "operator",
+                  stdin="a-long-password\na-long-password\n", account=AS_ADMIN)
+    assert created.returncode == 0, created.stderr
+    as_ann = {"NOTIFIER_AS": "ann@example.se", "NOTIFIER_PASSWORD": "a-long-password"}
+    not_admin = cli(env, "users", "create", "eve@example.se", "--role", "admin",
+                    stdin="a-long-password\na-long-password\n", account=as_ann)
+    assert not_admin.returncode == 2
+    assert "ann@example.se is operator and may not do this" in not_admin.stderr
     added = cli(env, "contacts", "add", "vaxel", "--kind", "phone", "--sv", "Växel",
-                "--en", "Switchboard", "--value", "08-123 45 67")
+                "--en", "Switchboard", "--value", "08-123 45 67", account=as_ann)
     assert added.returncode == 0, added.stderr
     listed = cli(env, "contacts", "list")
     assert "vaxel" in listed.stdout and "+4681234567" in listed.stdout
-    bad = cli(env, "contacts", "set", "nope", "down")
+    bad = cli(env, "contacts", "set", "nope", "down", account=as_ann)
     assert bad.returncode == 2 and "Known keys: vaxel" in bad.stderr
-    created = cli(env, "users", "create", "ann@example.se", "--role", "operator",
-                  stdin="a-long-password\na-long-password\n")
-    assert created.returncode == 0, created.stderr
     with app.app_context():
-        actors = set(db.session().scalars(select(AuditEvent.actor)))
-    assert any(a.startswith("cli:") for a in actors)
+        actors = {e.action: e.actor for e in db.session().scalars(select(AuditEvent))}
+    assert actors["contact.register"] == "user:ann@example.se"
+    assert actors["user.bootstrap"].startswith("cli:")
+    assert "user:eve@example.se" not in {e for e in actors}
 
 
 def test_templates_check_reports_a_broken_file(env: dict[str, str], tmp_path: Path) -> None:
@@ -178,7 +211,7 @@ def test_pause_resume_cancel_and_reroute_from_the_command_line(app: Flask, env: 
 
     from notifier.cli import main
 
-    runner = CliRunner()
+    runner = CliRunner(env=AS_OPERATOR)
     sent = runner.invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
                                 "--channels", "sms", "--yes"])
     assert sent.exit_code == 0, sent.output  # no worker runs: everything stays queued
@@ -202,7 +235,7 @@ def test_pause_resume_cancel_and_reroute_from_the_command_line(app: Flask, env: 
 
 
 def test_an_excel_export_with_semicolons_in_windows_1252_is_read(app: Flask, env: dict[str, str],
-                                                                 tmp_path: Path) -> None:
+                                                                 tmp_path: Path, admin: str) -> None:
     from click.testing import CliRunner
 
     from notifier.cli import main
@@ -210,7 +243,7 @@ def test_an_excel_export_with_semicolons_in_windows_1252_is_read(app: Flask, env
     csv_file = tmp_path / "kunder.csv"
     csv_file.write_bytes("name;language;phone;email;telegram_chat_id;segments\n"
                          "Åsa Öberg;sv;070-123 45 67;;;privat|region-syd\n".encode("cp1252"))
-    out = CliRunner().invoke(main, ["subscribers", "import", str(csv_file)])
+    out = CliRunner(env=AS_ADMIN).invoke(main, ["subscribers", "import", str(csv_file)])
     assert out.exit_code == 0, out.output
     assert "note: read as Windows-1252 (not UTF-8)" in out.output
     assert "note: read with semicolons between columns" in out.output
@@ -224,7 +257,7 @@ def test_variable_errors_name_the_var_and_what_it_takes(env: dict[str, str], dem
 
     from notifier.cli import main
 
-    runner = CliRunner()
+    runner = CliRunner(env=AS_OPERATOR)
     typo = runner.invoke(main, ["send", "phone-lines-down", "--var", "contact=vaxel", "--yes"])
     assert typo.exit_code == 2
     assert "--var contact=...: 'contact' is not a field" in typo.output
@@ -243,7 +276,7 @@ def test_a_lost_password_can_be_reset_and_status_without_an_id_gives_an_overview
 
     from notifier.cli import main
 
-    runner = CliRunner()
+    runner = CliRunner(env=AS_ADMIN)
     listed = runner.invoke(main, ["users", "list"])
     assert "operator@solvik.example" in listed.output and "operator" in listed.output
     reset = runner.invoke(main, ["users", "password", "operator@solvik.example"],
@@ -258,7 +291,9 @@ def test_a_lost_password_can_be_reset_and_status_without_an_id_gives_an_overview
                             input="a-new-long-password\na-new-long-password\n")
     assert unknown.exit_code == 2 and "notifier users list" in unknown.output
 
-    runner.invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel", "--yes"])
+    CliRunner(env={"NOTIFIER_AS": "operator@solvik.example",
+                   "NOTIFIER_PASSWORD": "a-new-long-password"}).invoke(
+        main, ["send", "phone-lines-down", "--var", "contacts=vaxel", "--yes"])
     overview = runner.invoke(main, ["status"])
     assert "incident 1 open: " in overview.output
     assert re.search(r"notice 1 +phone-lines-down +sending +incident 1 +94 deliveries",
@@ -273,7 +308,7 @@ def test_a_finished_drill_closes_its_incident(app: Flask, env: dict[str, str], d
     from notifier.models import Incident
 
     worker()
-    out = CliRunner().invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
+    out = CliRunner(env=AS_OPERATOR).invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
                                     "--segment", "staff", "--drill", "--yes", "--wait"])
     assert out.exit_code == 0, out.output
     from ..conftest import wait_until
@@ -282,3 +317,22 @@ def test_a_finished_drill_closes_its_incident(app: Flask, env: dict[str, str], d
         with app.app_context():
             return db.session().get(Incident, 1).state == "closed"  # type: ignore[union-attr]
     wait_until(closed, timeout=30, what="the drill's incident to close")
+
+
+def test_a_script_signs_in_with_a_personal_api_token(app: Flask, env: dict[str, str],
+                                                      demo: Any) -> None:
+    from notifier import tokens
+
+    with app.app_context(), db.transaction() as s:
+        operator = tokens.create(s, "operator@solvik.example", "monitoring script").secret
+        viewer = tokens.create(s, "viewer@solvik.example", "dashboard").secret
+    args = ("contacts", "set", "kundservice", "down")
+    sent = cli(env, *args, account={"NOTIFIER_TOKEN": operator})
+    assert sent.returncode == 0 and "kundservice is down" in sent.stdout, sent.stderr
+    refused = cli(env, *args, account={"NOTIFIER_TOKEN": viewer})
+    assert refused.returncode == 2 and "viewer and may not do this" in refused.stderr
+    other = cli(env, *args, account={"NOTIFIER_TOKEN": operator,
+                                     "NOTIFIER_AS": "admin@solvik.example"})
+    assert other.returncode == 2 and "belongs to operator@solvik.example" in other.stderr
+    forged = cli(env, *args, account={"NOTIFIER_TOKEN": "ntf_not-a-real-token"})
+    assert forged.returncode == 2 and "NOTIFIER_TOKEN:" in forged.stderr

@@ -113,8 +113,11 @@ def test_up_serves_the_console_reaches_the_cli_and_stops_everything_on_ctrl_c(
     assert (tmp_path / "instance" / "valkey.sock").exists()
 
     # A second terminal in the same folder: the CLI finds the running Valkey and workers.
+    # As the printed next step says: the operator's account, asking for the demo password.
+    assert "--as operator@solvik.example" in out
     sent = subprocess.run(notifier_cmd("send", "phone-lines-down", "--var", "contacts=vaxel,chatt",
-                                       "--yes", "--wait"), env=up_env, cwd=tmp_path,
+                                       "--yes", "--wait", "--as", "operator@solvik.example"),
+                          env=up_env, cwd=tmp_path, input="correct-horse-battery\n",
                           capture_output=True, text=True, timeout=120)
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert _reached(sent.stdout) == {"sms": 43, "email": 36, "telegram": 15}, sent.stdout

@@ -69,11 +69,11 @@ def test_a_wrong_password_shows_a_message_and_opens_no_session(client: FlaskClie
                                                                make_user: MakeUser) -> None:
     email = make_user("operator")
     resp = auth.login(email, "correct-horse-batterY")
-    assert resp.status_code == 200
-    assert "Wrong email or password. / Fel e-postadress eller lösenord." in resp.get_data(as_text=True)
+    assert resp.status_code == 401
+    assert "Fel e-postadress eller lösenord." in resp.get_data(as_text=True)
     assert client.get("/").status_code == 302
     with client.session_transaction() as session:
-        assert "user_id" not in session
+        assert "_user_id" not in session
 
 
 def test_a_viewer_may_look_but_not_send_or_change_a_contact_channel(

@@ -203,7 +203,7 @@ def test_the_preview_counts_segments_and_shows_the_gsm_safe_normalisation(
     broken = client.post(f"/templates/{KEY}/preview",
                          data={**token, **fields, "variables": "- name: [unclosed"})
     assert broken.status_code == 422
-    assert "Variables: not valid YAML" in broken.get_json()["problems"][0]
+    assert "Variables: is not valid YAML" in broken.get_json()["problems"][0]
 
 
 def test_the_edit_page_loads_the_preview_script_and_no_inline_script(
