@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from ..clock import aware, utcnow
 from .accounts import AuditEvent, User
-from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
+from .audience import (
+    CONSENT_SOURCES,
+    SUBSCRIPTION_STATES,
+    ContactChannel,
+    Segment,
+    Subscriber,
+    SubscriberSegment,
+    Subscription,
+)
 from .base import (
     CHANNELS,
     DELIVERY_CHANNELS,
@@ -15,14 +23,16 @@ from .base import (
     Role,
     UTCDateTime,
 )
+from .customers import InboxMessage, Signup
 from .engine import IdempotencyKey, NoticeTotal
 from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "CHANNELS", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "AuditEvent",
+    "CHANNELS", "CONSENT_SOURCES", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES",
+    "SUBSCRIPTION_STATES", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
-    "Incident", "Notice", "NoticeTotal",
-    "Role", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
+    "InboxMessage", "Incident", "Notice", "NoticeTotal",
+    "Role", "Segment", "Signup", "Subscriber", "SubscriberSegment", "Subscription", "Template",
     "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
 ]

@@ -51,7 +51,7 @@ class Delivery(Base):
     __tablename__ = "delivery"
     # Planning inserts up to a million rows at once: every foreign key is a per-row check, so only
     # notice_id has one. subscription_id and fallback_of are plain references, kept right by
-    # the code that deletes subscriptions (audience._replace_subscriptions).
+    # the code that deletes subscriptions (audience.changes.write, privacy.erase).
     __table_args__ = (UniqueConstraint("notice_id", "channel", "address"),
                       Index("ix_delivery_status_channel", "status", "channel"),
                       Index("ix_delivery_provider_id", "provider_id",
