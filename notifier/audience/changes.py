@@ -138,7 +138,7 @@ def write(s: Session, changes: Changes, touched: Touched) -> None:
                   .values(subscription_id=None))
         s.execute(delete(Subscription).where(Subscription.id.in_(changes.deleted_subs)))
     if changes.new_subs:
-        s.execute(insert(Subscription), [
+        s.execute(insert(Subscription.__table__), [
             {"subscriber_id": rid(p), "channel": c, "address": a, "status": "active",
              "consent_source": "import", "consented_at": now, "created_at": now,
              "updated_at": now} for p, c, a in changes.new_subs])
@@ -147,7 +147,7 @@ def write(s: Session, changes: Changes, touched: Touched) -> None:
             tuple_(SubscriberSegment.subscriber_id, SubscriberSegment.segment_id)
             .in_(changes.segments_removed)))
     if changes.segments_added:
-        s.execute(insert(SubscriberSegment), [{"subscriber_id": rid(p), "segment_id": g}
+        s.execute(insert(SubscriberSegment.__table__), [{"subscriber_id": rid(p), "segment_id": g}
                                               for p, g in changes.segments_added])
 
 
@@ -155,7 +155,8 @@ def _insert_people(s: Session, people: list[Person], now: Any) -> dict[int, int]
     """Insert the new subscribers; return temporary id -> real id."""
     if not people:
         return {}
-    ids = s.scalars(insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), [
+    table = Subscriber.__table__
+    ids = s.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
         {"name": p.name, "language": p.language, "external_id": p.external_id, "created_at": now}
         for p in people]).all()
     return {p.id: int(i) for p, i in zip(people, ids, strict=True)}
