@@ -12,7 +12,18 @@ from flask import Flask
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, queues
-    from .web import auth, console, editor, limiter, public, status, webhooks
+    from .web import (
+        auth,
+        console,
+        editor,
+        inbound,
+        limiter,
+        public,
+        status,
+        subscribe,
+        subscribers,
+        webhooks,
+    )
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -29,11 +40,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     banner.init_app(app)
     webhooks.init_app(app)
+    inbound.init_app(app)
+    subscribe.init_app(app)
     app.register_blueprint(public.bp)
     app.wsgi_app = public.BannerFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(subscribers.bp)
     return app
 
 

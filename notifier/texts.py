@@ -32,3 +32,10 @@ class Text:
 
         values = {k: v.translated() if isinstance(v, Text) else v for k, v in self.values.items()}
         return str(gettext(self.message, **values))
+
+
+def gettext(message: str, **values: Any) -> str:
+    """Translate a text into the current language (Flask-Babel's gettext, typed)."""
+    from flask_babel import gettext as translate
+
+    return str(translate(message, **values))

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from notifier import circuit, control, db, dispatch, queues
+from notifier import circuit, control, db, dispatch, queues, unsubscribe
 from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
@@ -36,6 +36,7 @@ class Claimed:
     address: str
     language: str
     attempts: int
+    subscription_id: int | None = None
 
 
 @dataclass
@@ -64,7 +65,7 @@ def claim(notice_id: int, channel: str, first: int, last: int) -> Claim:
             .values(status=DeliveryStatus.SENDING.value, lease_until=lease, claim_token=token,
                     attempts=Delivery.attempts + 1, updated_at=utcnow())
             .returning(Delivery.id, Delivery.address, Delivery.language,
-                       Delivery.attempts)).all()
+                       Delivery.attempts, Delivery.subscription_id)).all()
     return Claim(token, sorted((Claimed(*r) for r in rows), key=lambda c: c.id))
 
 
@@ -103,7 +104,10 @@ def message_for(rendered: dict[str, Any], channel: str, c: Claimed) -> Message:
     """Build the adapter message from the notice's rendered snapshot."""
     per_lang = rendered.get(c.language) or rendered.get("sv") or next(iter(rendered.values()))
     r = per_lang[channel]
-    return Message(c.id, c.address, c.language, r["text"], r.get("subject"), r.get("html"))
+    leave = unsubscribe.url(c.subscription_id) if channel == "email" and c.subscription_id \
+        else None
+    return Message(c.id, c.address, c.language, r["text"], r.get("subject"), r.get("html"),
+                   unsubscribe_url=leave)
 
 
 def cost(rendered: dict[str, Any], channel: str, m: Message) -> float:

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from sqlalchemy import select, update
 
-from notifier import banner, db, dispatch, queues
+from notifier import banner, db, dispatch, queues, retention
 from notifier.models import CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ def run_forever(app: object, every: float, stop: threading.Event) -> None:
         try:
             with app.app_context():  # type: ignore[attr-defined]
                 done = reconcile()
+                retention.prune_if_due(queues.redis())  # at most hourly, across workers
             if done.get("requeued") or done.get("orphaned"):
                 log.info("reconciler: %s", done)
         except Exception:

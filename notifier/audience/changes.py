@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Table, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -138,7 +138,7 @@ def write(s: Session, changes: Changes, touched: Touched) -> None:
                   .values(subscription_id=None))
         s.execute(delete(Subscription).where(Subscription.id.in_(changes.deleted_subs)))
     if changes.new_subs:
-        s.execute(insert(Subscription.__table__), [
+        s.execute(insert(_table(Subscription)), [
             {"subscriber_id": rid(p), "channel": c, "address": a, "status": "active",
              "consent_source": "import", "consented_at": now, "created_at": now,
              "updated_at": now} for p, c, a in changes.new_subs])
@@ -147,15 +147,20 @@ def write(s: Session, changes: Changes, touched: Touched) -> None:
             tuple_(SubscriberSegment.subscriber_id, SubscriberSegment.segment_id)
             .in_(changes.segments_removed)))
     if changes.segments_added:
-        s.execute(insert(SubscriberSegment.__table__), [{"subscriber_id": rid(p), "segment_id": g}
+        s.execute(insert(_table(SubscriberSegment)), [{"subscriber_id": rid(p), "segment_id": g}
                                               for p, g in changes.segments_added])
+
+
+def _table(model: type[Any]) -> Table:
+    """Return a model's table: Core inserts skip the ORM's per-row bookkeeping on bulk writes."""
+    return cast(Table, model.__table__)
 
 
 def _insert_people(s: Session, people: list[Person], now: Any) -> dict[int, int]:
     """Insert the new subscribers; return temporary id -> real id."""
     if not people:
         return {}
-    table = Subscriber.__table__
+    table = _table(Subscriber)
     ids = s.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
         {"name": p.name, "language": p.language, "external_id": p.external_id, "created_at": now}
         for p in people]).all()

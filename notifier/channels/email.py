@@ -79,6 +79,16 @@ def _is_valid(address: str) -> bool:
     return bool(_SHAPE.match(address))
 
 
+def _personalization(m: Message) -> dict[str, Any]:
+    """One recipient of a request, with its one-click unsubscribe headers (RFC 8058)."""
+    one: dict[str, Any] = {"to": [{"email": m.address}], "custom_args": {
+        "delivery_id": str(m.delivery_id), "language": m.language}}
+    if m.unsubscribe_url:
+        one["headers"] = {"List-Unsubscribe": f"<{m.unsubscribe_url}>",
+                          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return one
+
+
 def _content_key(message: Message) -> tuple[str, str, str]:
     return (message.subject or "", message.text, message.html or "")
 
@@ -151,10 +161,7 @@ class EmailAdapter:
         if first.html:
             content.append({"type": "text/html", "value": first.html})
         return {
-            "personalizations": [
-                {"to": [{"email": m.address}], "custom_args": {
-                    "delivery_id": str(m.delivery_id), "language": m.language}}
-                for m in batch],
+            "personalizations": [_personalization(m) for m in batch],
             "from": {"email": self._sender},
             "subject": first.subject or "",
             "content": content,

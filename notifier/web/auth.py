@@ -32,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # The public banner, status page, feeds and health checks: served to anyone, never logged in.
 PUBLIC_PATHS = frozenset({"/banner.json", "/banner.js", "/status", "/feed.atom", "/cap.atom",
                           "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz"})
-PUBLIC_PREFIXES = ("/banner.", "/cap/")
+PUBLIC_PREFIXES = ("/banner.", "/cap/", "/subscribe", "/unsubscribe/")
 
 
 def init_app(app: Flask) -> None:
