@@ -9,6 +9,7 @@ Redis never holds an address (jobs carry ids; throttles key on HMACs), nor do th
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from .audience import directory
 from .audience.addresses import AddressError, normalise
 from .errors import NotifierError
 from .models import Delivery, InboxMessage, Signup, Subscriber, Subscription
+
+log = logging.getLogger(__name__)
 
 
 class PersonNotFoundError(NotifierError):
@@ -142,9 +145,20 @@ def _delete_signups(s: Session, subscriber_id: int, own: list[tuple[str, str]]) 
     return db.rowcount(s.execute(delete(Signup).where(cond)))
 
 
-def compact() -> None:
-    """Make the database file forget deleted rows now (SQLite: truncate the write-ahead log)."""
+def compact() -> bool:
+    """Make the database file forget deleted rows now (SQLite: truncate the write-ahead log).
+
+    The log still holds the rows' old pages until a checkpoint copies the new ones into the
+    file and truncates it. That waits for readers (up to the busy timeout), so this request's
+    own session is closed first. Returns False if some reader kept the log from being emptied.
+    """
     engine = db.engine()
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    if engine.dialect.name != "sqlite":
+        return True
+    db.session().close()
+    with engine.connect() as conn:
+        busy, _log, _done = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    if busy:
+        log.warning("erasure: the write-ahead log could not be emptied yet (a long reader); "
+                    "it will be at the next checkpoint")
+    return not busy

@@ -132,7 +132,7 @@ def send(started: Started) -> None:
                      code=started.code, org=org)
             _deliver("sms", "twilio", Message(0, started.phone, started.language, text))
         if started.email and started.email_token:
-            link = f"{cfg['PUBLIC_URL']}/subscribe/email/{started.email_token}"
+            link = f"{cfg['PUBLIC_URL']}/subscribe/email/{started.email_token}?lang={started.language}"
             _deliver("email", "sendgrid", _email(link, org, started))
 
 

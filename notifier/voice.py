@@ -69,7 +69,13 @@ def script(s: Session, lang: str) -> str:
                            channels="; ".join(_spoken_link(k, lang) for k in links)))
             parts.append(_("Press 1 to get this by text message in Swedish.") if lang == "sv"
                          else _("Press 2 to get this by text message in English."))
-        return " ".join(p.strip() for p in parts if p and p.strip())
+        return " ".join(_sentence(p) for p in parts if p and p.strip())
+
+
+def _sentence(text: str) -> str:
+    """End a headline with a full stop, so the voice pauses before the next sentence."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", ":")) else f"{text}."
 
 
 def answer(s: Session, menu_url: str) -> str:

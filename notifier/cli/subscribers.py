@@ -64,3 +64,67 @@ def subscribers_import(file: Any, dry_run: bool) -> None:
     _echo_report(report)
     if report.refused:
         sys.exit(1)
+
+
+def _person_options(fn: Any) -> Any:
+    for option in (click.option("--id", "subscriber_id", type=int, help="Subscriber number."),
+                   click.option("--external-id", help="The company's customer number."),
+                   click.option("--phone", help="A mobile number, as typed."),
+                   click.option("--email", help="An email address."),
+                   click.option("--telegram", help="A Telegram chat id.")):
+        fn = option(fn)
+    return fn
+
+
+@subscribers.command("export", help="Print everything held about a person as JSON (GDPR access).")
+@_person_options
+@fails_clearly
+def subscribers_export(**who: Any) -> None:
+    import json
+
+    from .. import audit, privacy
+    from .. import db as database
+
+    with app().app_context(), database.transaction() as s:
+        ids = privacy.find(s, **who)
+        data = [privacy.export(s, i) for i in ids]
+        for i in ids:
+            audit.record(s, "subscriber.export", f"subscriber:{i}")
+    click.echo(json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2))
+
+
+@subscribers.command("erase", help="Erase a person (GDPR): delete them, their addresses, what "
+                     "they received and wrote; per-notice totals stay.")
+@_person_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@fails_clearly
+def subscribers_erase(yes: bool, **who: Any) -> None:
+    from .. import db as database
+    from .. import privacy
+
+    a = app()
+    with a.app_context():
+        ids = privacy.find(database.session(), **who)
+        if not yes:
+            click.confirm(f"Erase subscriber{'s' if len(ids) > 1 else ''} "
+                          f"{', '.join(f'#{i}' for i in ids)}? This cannot be undone", abort=True)
+        for i in ids:
+            with database.transaction() as s:
+                done = privacy.erase(s, i)
+            click.echo(f"subscriber #{i} erased: {done.subscriptions} subscriptions, "
+                       f"{done.deliveries} deliveries, {done.messages} messages, {done.signups} "
+                       f"sign-ups deleted; totals of {done.notices_frozen} notices kept")
+        privacy.compact()
+
+
+@subscribers.command("prune", help="Delete delivery details, inbox messages and sign-ups older "
+                     "than NOTIFIER_RETENTION_DAYS now (workers also do it hourly).")
+@click.option("--days", type=click.IntRange(min=1), help="Another retention period, this once.")
+@fails_clearly
+def subscribers_prune(days: int | None) -> None:
+    from .. import retention
+
+    with app().app_context():
+        done = retention.prune(days)
+    click.echo(f"pruned {done.deliveries} deliveries of {done.notices} notices (totals kept), "
+               f"{done.messages} inbox messages, {done.signups} sign-ups")

@@ -31,8 +31,9 @@ csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
 # The public banner, status page, feeds and health checks: served to anyone, never logged in.
 PUBLIC_PATHS = frozenset({"/banner.json", "/banner.js", "/status", "/feed.atom", "/cap.atom",
-                          "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz"})
-PUBLIC_PREFIXES = ("/banner.", "/cap/", "/subscribe", "/unsubscribe/")
+                          "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz",
+                          "/subscribe"})
+PUBLIC_PREFIXES = ("/banner.", "/cap/", "/subscribe/", "/unsubscribe/")
 
 
 def init_app(app: Flask) -> None:
