@@ -132,3 +132,13 @@ def test_by_telegram_start_the_bot_with_the_page_token_get_a_notice_and_stop(
     assert subscription(site, "telegram", "4242") == ("opted_out", "/stop to the Telegram bot",
                                                       "subscribe_page")
     assert planned(site, send_notice(site, ("telegram",), ("pilot",))) == set()
+
+
+def test_a_customer_who_blocked_the_bot_is_blocked_there_and_nowhere_else(
+        site: Flask, sandbox: SandboxClient) -> None:
+    sandbox.fault("telegram", "blocked", addresses=["900000000"])  # Kim, the first staff member
+    send_notice(site, ("sms", "email", "telegram"), ("staff",))
+    assert subscription(site, "telegram", "900000000") == ("blocked", "blocked the Telegram bot",
+                                                           "import")
+    assert subscription(site, "sms", "+46701740690") == ("active", None, "import")
+    assert subscription(site, "email", "beredskap1@solvik.example") == ("active", None, "import")

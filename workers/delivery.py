@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from notifier import circuit, control, db, dispatch, queues, unsubscribe
@@ -273,8 +273,13 @@ def record(outcomes: Sequence[Outcome], token: str, limiter: RateLimiter | None 
                                    .values(**values), params)
         if opted_out:
             subs = select(Delivery.subscription_id).where(Delivery.id.in_(opted_out))
+            # A Telegram refusal is a blocked bot: that chat only, not the person's other channels.
+            blocked = Subscription.channel == "telegram"
             s.execute(update(Subscription).where(Subscription.id.in_(subs))
-                      .values(status="opted_out", updated_at=now))
+                      .values(status=case((blocked, "blocked"), else_="opted_out"),
+                              status_reason=case((blocked, "blocked the Telegram bot"),
+                                                 else_="the provider says the recipient opted out"),
+                              updated_at=now))
         _give_up(s, retried, now)
 
 
