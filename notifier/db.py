@@ -83,6 +83,14 @@ def transaction() -> Iterator[Session]:
         yield s
 
 
+@contextmanager
+def reading() -> Iterator[Session]:
+    """Read in a session of its own (a streamed export), closed when the reading ends."""
+    engine()
+    with current_app.extensions["notifier.sessions"]() as s:
+        yield s
+
+
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from .. import audit, clock, receipts
+from .. import audit, clock, db, receipts
 from ..clock import utcnow
 from ..errors import NotifierError
 from ..models import (
@@ -137,8 +137,17 @@ def opt_out(s: Session, subscription_id: int, who: str) -> None:
                  channel=sub.channel)
 
 
-def export_rows(s: Session) -> Any:
-    """Yield every subscription as a CSV row, one subscriber's rows together (streamed)."""
+def export_rows() -> Any:
+    """Yield every subscription as a CSV row, one subscriber's rows together (streamed).
+
+    It reads in a session of its own, closed when the last row is out (or the download is
+    abandoned), so a long export holds no transaction open afterwards.
+    """
+    with db.reading() as s:
+        yield from _export_rows(s)
+
+
+def _export_rows(s: Session) -> Any:
     segments: dict[int, list[str]] = {}
     for subscriber_id, key in s.execute(select(SubscriberSegment.subscriber_id, Segment.key)
                                         .join(Segment).order_by(Segment.key)):
