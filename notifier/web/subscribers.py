@@ -95,7 +95,7 @@ def export_csv() -> Response:
     with db.transaction() as s:
         audit.record(s, "subscribers.export", "")
     rows = directory.export_rows()  # reads in a session of its own while the download runs
-    return Response(stream_with_context(csvout.stream(directory.EXPORT_HEADER, rows)),
+    return Response(stream_with_context(iter(csvout.stream(directory.EXPORT_HEADER, rows))),
                     mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=subscribers.csv"})
 
