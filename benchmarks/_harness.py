@@ -424,7 +424,7 @@ class Bench:
         return generate_audience(self.engine(), n, channels)
 
     # -- workers
-    def start_worker(self, queues: str = "banner,control,email,telegram,sms",
+    def start_worker(self, queues: str = "banner,control,email,telegram,sms,planning",
                      env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"worker-{len(self.workers) + 1}.log", "ab")
         proc = subprocess.Popen([sys.executable, "-m", "notifier", "worker", "--queues", queues],
@@ -450,23 +450,48 @@ class Bench:
         raise RuntimeError(f"{n} workers did not register in {timeout}s; see {self.tmp}")
 
     # -- notices
-    def confirm(self, channels: Sequence[str] = ("sms", "email", "telegram"),
-                enqueue: bool = True) -> dict[str, Any]:
-        """Confirm a notice and enqueue its jobs; return the notice id and timings."""
-        from notifier import db, dispatch
+    def start_processes(self, workers: int = 3) -> None:
+        """Start the worker processes `notifier up` starts (its banner worker and channel workers)."""
+        from notifier import queues
 
-        req = dispatch.NoticeRequest(TEMPLATE, VALUES, list(channels))
+        orders = queues.worker_orders(workers)
+        for order in orders:
+            self.start_worker(",".join(order))
+        self.wait_workers_ready(len(orders))
+
+    def confirm(self, channels: Sequence[str] = ("sms", "email", "telegram"),
+                enqueue: bool = True, template: str = TEMPLATE,
+                values: Mapping[str, Any] | None = None,
+                incident: int | None = None, plan_all: bool = True) -> dict[str, Any]:
+        """Confirm a notice and enqueue its jobs; return the notice id and timings.
+
+        plan_all plans the whole audience before the jobs are enqueued (what a run measuring
+        sending wants); without it only the first range is, and planning jobs do the rest
+        (what `notifier up` does, for a run measuring the time to the first message).
+        """
+        from notifier import db, dispatch, enqueueing, planner
+        from notifier.models import Notice
+
+        req = dispatch.NoticeRequest(template, dict(values or VALUES), list(channels),
+                                     incident_id=incident)
         with self.app.app_context():
             t0 = time.perf_counter()
             with db.transaction() as s:
                 notice = dispatch.confirm(s, req, "cli:benchmark")
+            while plan_all and notice.planning:
+                with db.transaction() as s:
+                    notice = s.get(Notice, notice.id)  # type: ignore[assignment]
+                    planner.plan_range(s, notice, self.app.config["PLANNING_RANGE"])
             t1 = time.perf_counter()
             jobs = 0
             if enqueue:
                 with db.transaction() as s:
-                    jobs = dispatch.enqueue(s, notice)
+                    jobs = enqueueing.enqueue(s, notice)
             t2 = time.perf_counter()
-        return {"notice_id": notice.id, "confirm_s": t1 - t0, "enqueue_s": t2 - t1,
+        return {"notice_id": notice.id, "incident_id": notice.incident_id,
+                "texts": {_plain(per[c]["text"]) for per in notice.rendered.values()
+                          for c in channels},
+                "confirm_s": t1 - t0, "enqueue_s": t2 - t1,
                 "jobs": jobs, "t0_wall": time.time() - (time.perf_counter() - t0)}
 
     def progress(self, notice_id: int) -> dict[str, dict[str, int]]:
@@ -497,16 +522,24 @@ class Bench:
         params = {"channel": channel} if channel else {}
         return list(self.sandbox_get("/sandbox/messages", **params)["messages"])
 
-    def sandbox_post(self, path: str, body: Any) -> Any:
+    def sandbox_post(self, path: str, body: Any, method: str = "POST") -> Any:
         import httpx
 
-        return httpx.post(self.sandbox_url + path, json=body, timeout=30).json()
+        return httpx.request(method, self.sandbox_url + path, json=body, timeout=30).json()
 
     def sandbox_reset(self) -> None:
         import httpx
 
         httpx.delete(self.sandbox_url + "/sandbox/messages", timeout=30)
         httpx.delete(self.sandbox_url + "/sandbox/faults", timeout=30)
+
+
+def _plain(text: str) -> str:
+    """Return a message as the sandbox records it (Telegram's HTML as plain text)."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 def parse_time(iso: str) -> float:

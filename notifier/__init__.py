@@ -11,17 +11,23 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import banner, config, db, i18n, queues
+    from . import banner, config, db, deliveries, i18n, logs, queues
     from .web import (
+        api,
         auth,
         console,
+        drafts,
         editor,
         inbound,
+        inputs,
         limiter,
+        metrics,
         public,
+        readiness,
         status,
         subscribe,
         subscribers,
+        tokens,
         webhooks,
     )
 
@@ -30,10 +36,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _secret_key(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app)
+    inputs.init_app(app)
     quiet_sdk_loggers()
     db.init_app(app)
+    deliveries.strict(app.extensions["notifier.engine"])
     i18n.init_app(app)
     queues.init_app(app)
     limiter.init_app(app)
@@ -47,7 +54,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
-    app.register_blueprint(subscribers.bp)
+    for blueprint in (drafts.bp, readiness.bp, tokens.bp, subscribers.bp):
+        app.register_blueprint(blueprint)
+    metrics.init_app(app)
+    api.init_app(app)
     return app
 
 

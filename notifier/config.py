@@ -44,9 +44,16 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_SMS_RATE": ("10", "SMS segments per second allowed by the SMS provider account"),
     "NOTIFIER_EMAIL_RATE": ("1000", "Email recipients per second"),
     "NOTIFIER_TELEGRAM_RATE": ("25", "Telegram messages per second per bot"),
+    "NOTIFIER_DELIVERY_DEADLINE": ("120", "Minutes after a notice starts during which transient provider failures are retried (per notice: `notifier send --deadline`, or the send form)"),
+    "NOTIFIER_FALLBACK_AFTER": ("10", "Minutes of transient failures after which a delivery goes by the notice's fallback channel (if it has one)"),
+    "NOTIFIER_PLANNING_RANGE": ("5000", "Subscriptions planned per step: confirm plans the first few thousand and sends them at once, jobs plan the rest step by step"),
     "NOTIFIER_LEASE_SECONDS": ("60", "How long a worker owns a claimed delivery before the reconciler hands it to another"),
     "NOTIFIER_RECONCILE_EVERY": ("5", "Seconds between reconciler passes"),
     "NOTIFIER_LOG_LEVEL": ("INFO", "Log level of every process"),
+    "NOTIFIER_LOG_FORMAT": ("text", "`text` for people, `json` for one JSON object per line (with request and notice ids, no personal data)"),
+    "NOTIFIER_ALERT_RULES": ("", "YAML file mapping monitoring alert labels to contact channels and a suggested template (see docs/api.md); unset: alerts are recorded, no draft is opened"),
+    "NOTIFIER_METRICS_ALLOW": ("127.0.0.1/32,::1/128", "Addresses (CIDR, comma-separated) that may read /metrics without a token; others need an API token"),
+    "NOTIFIER_READINESS_VERIFIED_DAYS": ("90", "A contact channel not checked for this many days is a gap in the readiness report"),
     "NOTIFIER_SUBSCRIBE_COUNTRIES": ("SE", "Countries (ISO codes, comma-separated) whose mobile numbers may sign up on the public page (SMS-pumping fraud targets far-away numbers)"),
     "NOTIFIER_SUBSCRIBE_SEGMENTS": ("", "Segments a customer may choose on the public sign-up page (comma-separated keys); empty offers none"),
     "NOTIFIER_VOICE_NUMBER": ("", "The phone number whose Twilio voice webhook reads the current status (`/webhooks/twilio/voice`); shown as the contact channel `statuslinje`"),
@@ -139,6 +146,27 @@ def _whole(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = _env(environ, name).lower() or allowed[0]
+    if raw not in allowed:
+        raise NotifierError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _networks(environ: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    import ipaddress
+
+    raw = _env(environ, name) if name in environ else default
+    found = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise NotifierError(f"{name}: {part!r} is not an address or network like "
+                                "10.0.0.0/8; separate several with commas") from None
+    return tuple(found)
+
+
 def _check_credentials(environ: Mapping[str, str]) -> None:
     """Refuse a provider configured halfway: it would silently use the sandbox in a crisis."""
     groups = {"Twilio": ("NOTIFIER_TWILIO_ACCOUNT_SID", "NOTIFIER_TWILIO_AUTH_TOKEN")}
@@ -182,9 +210,16 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "email": _positive(environ, "NOTIFIER_EMAIL_RATE", 1000.0),
             "telegram": _positive(environ, "NOTIFIER_TELEGRAM_RATE", 25.0),
         },
+        "DELIVERY_DEADLINE": _whole(environ, "NOTIFIER_DELIVERY_DEADLINE", 120),
+        "FALLBACK_AFTER": _positive(environ, "NOTIFIER_FALLBACK_AFTER", 10.0),
+        "PLANNING_RANGE": _whole(environ, "NOTIFIER_PLANNING_RANGE", 5000),
         "LEASE_SECONDS": _positive(environ, "NOTIFIER_LEASE_SECONDS", 60.0),
         "RECONCILE_EVERY": _positive(environ, "NOTIFIER_RECONCILE_EVERY", 5.0),
         "LOG_LEVEL": _env(environ, "NOTIFIER_LOG_LEVEL") or "INFO",
+        "LOG_FORMAT": _choice(environ, "NOTIFIER_LOG_FORMAT", ("text", "json")),
+        "ALERT_RULES": _env(environ, "NOTIFIER_ALERT_RULES") or None,
+        "METRICS_ALLOW": _networks(environ, "NOTIFIER_METRICS_ALLOW", "127.0.0.1/32,::1/128"),
+        "READINESS_VERIFIED_DAYS": _whole(environ, "NOTIFIER_READINESS_VERIFIED_DAYS", 90),
         "SENDGRID_WEBHOOK_PUBLIC_KEY": _env(environ, "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
         "TELEGRAM_WEBHOOK_SECRET": _env(environ, "NOTIFIER_TELEGRAM_WEBHOOK_SECRET") or None,
         **_customer_settings(environ),

@@ -85,10 +85,15 @@ def transaction() -> Iterator[Session]:
 
 @contextmanager
 def reading() -> Iterator[Session]:
-    """Read in a session of its own (a streamed export), closed when the reading ends."""
+    """Run a short read in a session of its own (on SQLite: no write lock, never waits)."""
     engine()
-    with current_app.extensions["notifier.sessions"]() as s:
+    with current_app.extensions["notifier.sessions"]() as s, s.begin():
         yield s
+
+
+def after_commit(s: Session, fn: Any) -> None:
+    """Run fn once the session's transaction has committed (e.g. enqueue jobs for new rows)."""
+    event.listen(s, "after_commit", lambda _s: fn(), once=True)
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy import delete, func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from . import audit, clock, db, totals
+from .addresses import AddressError, normalise
 from .audience import directory
-from .audience.addresses import AddressError, normalise
 from .errors import NotifierError
 from .models import Delivery, InboxMessage, Signup, Subscriber, Subscription
 

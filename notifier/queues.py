@@ -5,13 +5,33 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
-QUEUE_NAMES = ("banner", "control", "sms", "email", "telegram")
+QUEUE_NAMES = ("banner", "control", "sms", "email", "telegram", "planning")
 JOB_TIMEOUT = 600
 
 # The jobs, by name: the domain enqueues them without importing the queue runtime (workers/).
 DELIVER_BATCH = "workers.jobs.deliver_batch"
 PUBLISH_BANNER = "workers.jobs.publish_banner"
 START_SCHEDULED = "workers.jobs.start_scheduled"
+PLAN_NOTICE = "workers.jobs.plan_notice"
+CANCEL_STOPPED = "workers.jobs.cancel_stopped"
+TELL_ONCALL = "workers.jobs.tell_oncall"
+
+
+def worker_orders(workers: int) -> list[list[str]]:
+    """Return the queue order of each worker process `notifier up` starts.
+
+    The banner (and control) has a worker of its own, so it never waits behind a long batch.
+    Each other worker puts another delivery channel first, so every channel starts at once; a
+    worker still takes the other channels' work when its own has none, and hands a rate-bound
+    batch back when work it ranks higher is waiting (workers/delivery.py).
+    """
+    channels = ["email", "telegram", "sms"]
+    # Planning the rest of a large audience comes after sending what is planned already: the
+    # banner worker plans between banner jobs, a channel worker only when it has nothing to send.
+    orders = [["banner", "control", "planning"]]
+    for i in range(workers):
+        orders.append(["banner", "control", *channels[i % 3:], *channels[:i % 3], "planning"])
+    return orders
 
 
 def connect(url: str) -> Redis:

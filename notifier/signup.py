@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, consent
-from .audience.addresses import AddressError, normalise_email, normalise_phone
+from .addresses import AddressError, normalise_email, normalise_phone
 from .channels import make_adapter
 from .channels.base import Message, Result
 from .clock import utcnow
@@ -150,7 +150,7 @@ def _email(link: str, org: str, started: Started) -> Message:
 
 def _deliver(channel: str, provider: str, message: Message) -> None:
     cfg = current_app.config
-    adapter = make_adapter(channel, cfg["PROVIDERS"][provider], cfg)
+    adapter = make_adapter(channel, cfg["PROVIDERS"][provider], cfg, callback_url=None, timeout=5)
     try:
         [outcome] = adapter.send([message])
     finally:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from . import banner, contacts, replies
-from .audience.addresses import AddressError, normalise_phone
+from .addresses import AddressError, normalise_phone
 from .channels import make_adapter
 from .channels.base import Message, Result
 from .contacts import ContactDefinition
@@ -130,7 +130,7 @@ def reply(choice: Choice | None) -> str:
 
 def _text(number: str, lang: str, text: str) -> bool:
     cfg = current_app.config
-    adapter = make_adapter("sms", cfg["PROVIDERS"]["twilio"], cfg)
+    adapter = make_adapter("sms", cfg["PROVIDERS"]["twilio"], cfg, callback_url=None, timeout=5)
     try:
         [outcome] = adapter.send([Message(0, number, lang, text)])
     finally:

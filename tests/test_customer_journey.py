@@ -87,28 +87,28 @@ def test_by_email_confirm_with_the_link_get_a_notice_and_leave_with_one_click(
         site: Flask, client: FlaskClient, sandbox: SandboxClient) -> None:
     started = _sign_up(client, email="Sara.Sandberg@Example.se", language="en")
     assert "?lang=en" in started.headers["Location"]
-    [mail] = sandbox.messages(channel="email", to="sara.sandberg@example.se")
+    [mail] = sandbox.messages(channel="email", to="Sara.Sandberg@example.se")
     assert mail["subject"] == "Confirm that you want notices from Solvik Energi AB"
     link = re.search(r"(https?://\S+/subscribe/email/\S+)", mail["body"]).group(1)  # type: ignore[union-attr]
     path = link.split("://", 1)[1].split("/", 1)[1]
     page = client.get(f"/{path}").get_data(as_text=True)
-    assert subscription(site, "email", "sara.sandberg@example.se") is None  # a GET confirms nothing
+    assert subscription(site, "email", "Sara.Sandberg@example.se") is None  # a GET confirms nothing
     done = submit(client, f"/{path}", {}, page=page)
     assert "Your email address is confirmed" in done.get_data(as_text=True)
 
     send_notice(site, ("email",), ("pilot",))
-    notice_mail = sandbox.messages(channel="email", to="sara.sandberg@example.se")[-1]
+    notice_mail = sandbox.messages(channel="email", to="Sara.Sandberg@example.se")[-1]
     headers = notice_mail["meta"]["headers"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = re.fullmatch(r"<(.+)>", headers["List-Unsubscribe"]).group(1)  # type: ignore[union-attr]
     assert url.startswith(site.config["PUBLIC_URL"] + "/unsubscribe/")
-    assert "sara" not in url.lower()  # no address in the link
+    assert "sandberg" not in url.lower()  # no address in the link
 
     fresh = site.test_client()  # the mail provider: no cookie, no CSRF token, just the POST
     unsubscribe = url.removeprefix(site.config["PUBLIC_URL"])
     one_click = fresh.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200
-    assert subscription(site, "email", "sara.sandberg@example.se") == (
+    assert subscription(site, "email", "Sara.Sandberg@example.se") == (
         "opted_out", "one-click unsubscribe link in an email", "subscribe_page")
     page = fresh.get(unsubscribe).get_data(as_text=True)
     assert "Unsubscribe" in page  # the page in the subscriber's language (English)

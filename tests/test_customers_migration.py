@@ -11,7 +11,7 @@ from notifier import db
 
 from .conftest import fresh_database_url
 
-REVISION = "0004_customers"
+REVISION = "0007_customers"
 
 
 def test_existing_subscriptions_get_the_imports_consent_and_keep_their_state(

@@ -1,19 +1,35 @@
-"""Run queue jobs inside an application context (one app per worker process)."""
+"""Run each queue job in an application context of its own (one app per worker process).
+
+A job opens and closes its own app context and database session, also when it returns early: a
+session left open between jobs would keep an old snapshot on SQLite and make a worker see a
+resumed notice as paused, or a new notice as missing, for good.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 
 T = TypeVar("T")
 _app: Flask | None = None
+_queues: list[str] = []
 
 
 def use_app(app: Flask) -> None:
     """Make this process's jobs run in the given app (called by `notifier worker`)."""
     global _app
     _app = app
+
+
+def use_queues(names: list[str]) -> None:
+    """Remember the queues this worker serves, in its order of priority."""
+    _queues[:] = names
+
+
+def ranked_above(name: str) -> list[str]:
+    """Return the queues this worker ranks above the given one (none outside a worker)."""
+    return _queues[:_queues.index(name)] if name in _queues else []
 
 
 def app() -> Flask:
@@ -27,8 +43,7 @@ def app() -> Flask:
 
 
 def in_app_context(fn: Callable[..., T], *args: Any) -> T:
-    """Call fn inside the worker's app context (or the caller's, if one is active)."""
-    if has_app_context():
-        return fn(*args)
-    with app().app_context():
+    """Call fn inside a fresh app context of this process's app (or of the caller's app)."""
+    owner = current_app._get_current_object() if has_app_context() else app()  # type: ignore[attr-defined]
+    with owner.app_context():
         return fn(*args)

@@ -1,7 +1,7 @@
 """Queue jobs: each takes ids only and runs inside the worker's app context."""
 from __future__ import annotations
 
-from notifier import banner, db, dispatch
+from notifier import banner, db, deliveries, dispatch, oncall, planner, progress
 from workers import delivery, reconciler
 from workers.context import in_app_context
 
@@ -30,3 +30,31 @@ def reconcile() -> dict[str, int]:
 def start_scheduled() -> int:
     """Start the scheduled notices whose time has come; return how many."""
     return in_app_context(dispatch.start_due_and_enqueue)
+
+
+def plan_notice(notice_id: int) -> int:
+    """Plan the next range of a notice's audience and enqueue its deliveries."""
+    return in_app_context(planner.plan_next, notice_id)
+
+
+def _cancel_stopped(incident_id: int) -> int:
+    done = 0
+    while True:  # in short transactions: senders keep getting the database between them
+        with db.transaction() as s:
+            n = deliveries.cancel_stopped(s, incident_id)
+        done += n
+        if not n:
+            break
+    with db.transaction() as s:
+        progress.complete_finished(s)
+    return done
+
+
+def cancel_stopped(incident_id: int) -> int:
+    """Cancel what the stopped (superseded, cancelled) notices of an incident left unsent."""
+    return in_app_context(_cancel_stopped, incident_id)
+
+
+def tell_oncall(proposal_id: int, segment: str) -> int:
+    """Tell the on-call segment that monitoring opened a draft incident; return messages sent."""
+    return in_app_context(oncall.tell, proposal_id, segment)

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from .. import audit, clock, db, receipts
+from ..addresses import AddressError, normalise, search_forms
 from ..clock import utcnow
 from ..errors import NotifierError
 from ..models import (
@@ -21,7 +22,6 @@ from ..models import (
     Subscription,
 )
 from ..texts import Text, _l
-from .addresses import AddressError, normalise, search_forms
 
 PAGE = 50
 HISTORY = 200

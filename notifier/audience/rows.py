@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..addresses import AddressError, normalise
 from ..texts import Text, _l
-from .addresses import AddressError, normalise
 from .reading import ADDRESS_COLUMNS, Header
 
 MAX_CELL = {"name": 200, "language": 20, "phone": 40, "email": 254, "telegram_chat_id": 20,

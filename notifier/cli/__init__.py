@@ -6,7 +6,18 @@ from __future__ import annotations
 
 import click
 
-from . import contacts, customers, database, notices, processes, subscribers, templates, users
+from . import (
+    contacts,
+    customers,
+    database,
+    notices,
+    processes,
+    readiness,
+    subscribers,
+    templates,
+    tokens,
+    users,
+)
 
 
 @click.group(help="notifier: crisis notices by SMS, email, Telegram and a website banner.")
@@ -16,7 +27,7 @@ def main() -> None:
 
 for command in (processes.up, processes.web, processes.worker, processes.sandbox,
                 database.db, users.users, templates.templates, contacts.contacts,
-                subscribers.subscribers, notices.send, notices.status, notices.pause,
-                notices.resume, notices.cancel, notices.reroute, customers.telegram,
-                customers.voice):
+                subscribers.subscribers, tokens.tokens, notices.send, notices.status, notices.pause,
+                notices.resume, notices.cancel, notices.reroute, readiness.readiness,
+                customers.telegram, customers.voice):
     main.add_command(command)

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..channels import SUBSCRIPTION_CHANNELS
 from ..errors import NotifierError
 from .base import app, fails_clearly
 from .templates import variable_help
@@ -40,6 +41,9 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--remind-at", default=None, help="Send it again as a reminder at this time")
 @click.option("--yes", is_flag=True, help="Confirm (required)")
 @click.option("--wait", is_flag=True, help="Wait until every delivery is done")
+@click.option("--deadline", type=click.IntRange(1, 1440), default=None,
+              help="Minutes to keep retrying a failing provider [default: "
+                   "NOTIFIER_DELIVERY_DEADLINE, 120]")
 @click.option("--idempotency-key", default=None,
               help="Confirm at most once per key [default: derived from the arguments, so the same "
                    "command again within 10 minutes returns the first notice]")
@@ -47,7 +51,8 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...],
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
-         remind_at: str | None, yes: bool, wait: bool, idempotency_key: str | None) -> None:
+         remind_at: str | None, yes: bool, wait: bool, deadline: int | None,
+         idempotency_key: str | None) -> None:
     from .. import audit, clock, dispatch, idempotency, library
 
     if not yes:
@@ -61,9 +66,11 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                                  if channels else None,
                                  [] if everyone else (list(segments) or None), drill, incident_id,
                                  fallback=dict(f.split(":", 1) for f in fallbacks),
-                                 scheduled_at=clock.parse_local(at) if at else None)
+                                 scheduled_at=clock.parse_local(at) if at else None,
+                                 deadline_minutes=deadline)
     asked = idempotency.fingerprint(template_key, sorted(variables), sorted(segments), channels,
-                                    everyone, incident_id, drill, sorted(fallbacks), at, remind_at)
+                                    everyone, incident_id, drill, sorted(fallbacks), at, remind_at,
+                                    deadline)
     once = idempotency.Key("cli", idempotency_key or asked, asked)
     with app().app_context():
         try:
@@ -106,12 +113,12 @@ def _explain(key: str, exc: Any) -> str:
 
 def _wait(notice_id: int) -> int:
     from .. import db as database
-    from .. import dispatch
+    from .. import progress
 
     while True:
         with database.transaction() as s:
-            counts = dispatch.progress(s, notice_id)
-        if dispatch.is_finished(counts):
+            counts = progress.progress(s, notice_id)
+        if progress.is_finished(counts):
             _print_counts(counts)
             failed = sum(per.get("failed", 0) for per in counts.values())
             return 1 if failed else 0
@@ -121,14 +128,14 @@ def _wait(notice_id: int) -> int:
 def _overview(s: Any) -> None:
     from sqlalchemy import select
 
-    from .. import dispatch
+    from .. import progress
     from ..models import Incident, Notice
 
     incidents = s.scalars(select(Incident).where(Incident.state == "open").order_by(Incident.id))
     for inc in incidents:
         click.echo(f"incident {inc.id} open{' (drill)' if inc.drill else ''}: {inc.title}")
     for n in s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)):
-        counts = dispatch.progress(s, n.id)
+        counts = progress.progress(s, n.id)
         total = sum(sum(per.values()) for per in counts.values())
         click.echo(f"notice {n.id:<5} {n.template_key:22} {n.state:11} incident {n.incident_id:<4} "
                    f"{total} deliveries{' DRILL' if n.drill else ''}")
@@ -170,9 +177,9 @@ def cancel(notice_id: int) -> None:
 
 @click.command(help="Send what is unsent on one delivery channel by another instead.")
 @click.argument("notice_id", type=int)
-@click.option("--from", "source", required=True, type=click.Choice(["sms", "email", "telegram"]))
+@click.option("--from", "source", required=True, type=click.Choice(SUBSCRIPTION_CHANNELS))
 @click.option("--to", "target", default="email", show_default=True,
-              type=click.Choice(["sms", "email", "telegram"]))
+              type=click.Choice(SUBSCRIPTION_CHANNELS))
 @fails_clearly
 def reroute(notice_id: int, source: str, target: str) -> None:
     _control(notice_id, "reroute", source, target)
@@ -183,7 +190,7 @@ def reroute(notice_id: int, source: str, target: str) -> None:
 @click.argument("notice_id", type=int, required=False)
 @fails_clearly
 def status(notice_id: int | None) -> None:
-    from .. import clock, dispatch
+    from .. import clock, estimate, progress
     from .. import db as database
     from ..models import Notice
 
@@ -196,8 +203,22 @@ def status(notice_id: int | None) -> None:
             raise NotifierError(f"No notice {notice_id}.")
         click.echo(f"notice {notice.id} {notice.template_key} ({notice.state}), "
                    f"incident {notice.incident_id}, by {notice.created_by}")
-        first, last = dispatch.timestamps(s, notice_id)
+        first, last = progress.timestamps(s, notice_id)
         if first and last:
             click.echo(f"first sent {clock.local(first, seconds=True)}, "
                        f"last sent {clock.local(last, seconds=True)} (Swedish time)")
-        _print_counts(dispatch.progress(s, notice_id))
+        _print_counts(progress.progress(s, notice_id))
+        for w in progress.waiting(s, notice_id):
+            click.echo(f"waiting: {w.describe()} (Swedish time)")
+        for e in estimate.for_notice(s, notice).values():
+            live = f", now {e.live:.1f}/s" if e.live is not None else ""
+            click.echo(f"{e.channel:9} {e.recipients:,} to go, about {_duration(e.seconds)} at "
+                       f"{e.rate:g}/s{live}")
+
+
+def _duration(seconds: float) -> str:
+    """Say how long as a person would: 40 s, 3 min, 2 h 5 min."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -30,7 +30,7 @@ def web(workers: int) -> None:
 
 
 @click.command(help="Run an RQ worker (with the scheduler and the reconciler).")
-@click.option("--queues", "queue_names", default="banner,control,email,telegram,sms",
+@click.option("--queues", "queue_names", default="banner,control,email,telegram,sms,planning",
               show_default=True, help="Comma-separated queue names, in priority order.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @fails_clearly

@@ -1,8 +1,11 @@
 """Typed SQLAlchemy models: the record of truth, one module per part of the domain."""
 from __future__ import annotations
 
+from ..channels import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS
 from ..clock import aware, utcnow
+from ..i18n import LANGUAGES
 from .accounts import AuditEvent, User
+from .api import Alert, ApiToken, Proposal
 from .audience import (
     CONSENT_SOURCES,
     SUBSCRIPTION_STATES,
@@ -13,9 +16,6 @@ from .audience import (
     Subscription,
 )
 from .base import (
-    CHANNELS,
-    DELIVERY_CHANNELS,
-    LANGUAGES,
     NAMING,
     OPEN_STATUSES,
     Base,
@@ -29,10 +29,10 @@ from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "CHANNELS", "CONSENT_SOURCES", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES",
-    "SUBSCRIPTION_STATES", "AuditEvent",
+    "CONSENT_SOURCES", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES",
+    "SUBSCRIPTION_CHANNELS", "SUBSCRIPTION_STATES", "Alert", "ApiToken", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
-    "InboxMessage", "Incident", "Notice", "NoticeTotal",
+    "InboxMessage", "Incident", "Notice", "NoticeTotal", "Proposal",
     "Role", "Segment", "Signup", "Subscriber", "SubscriberSegment", "Subscription", "Template",
     "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
 ]

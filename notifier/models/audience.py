@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +24,9 @@ class ContactChannel(Base):
     state: Mapped[str] = mapped_column(String(8), default="up")
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What it needs to work (the operator or platform behind it): plan B must not share it.
+    depends_on: Mapped[list[Any]] = mapped_column(default=list)
+    verified_at: Mapped[datetime | None] = mapped_column()  # when someone last checked it works
 
 
 class Segment(Base):

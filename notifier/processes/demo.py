@@ -15,14 +15,21 @@ DOMAIN = "solvik.example"
 ROLES = ("admin", "operator", "editor", "approver", "viewer")
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
+# What each depends on: the 020/0771 numbers run on the operator's intelligent-network platform,
+# and the switchboard is on the same operator (a weakness the readiness report points out).
 CONTACTS = (
-    ContactDefinition("kundservice", "phone", "Kundservice", "Customer service", "020-12 34 56"),
-    ContactDefinition("support", "phone", "Support", "Support", "0771-12 34 56"),
-    ContactDefinition("vaxel", "phone", "Växel", "Switchboard", "08-123 45 67"),
-    ContactDefinition("chatt", "chat", "Chatta med oss", "Chat with us", f"https://www.{DOMAIN}/chatt"),
-    ContactDefinition("epost", "email", "E-post", "Email", f"kundservice@{DOMAIN}"),
+    ContactDefinition("kundservice", "phone", "Kundservice", "Customer service", "020-12 34 56",
+                      depends_on=("nordtel", "nordtel-in-platform")),
+    ContactDefinition("support", "phone", "Support", "Support", "0771-12 34 56",
+                      depends_on=("nordtel", "nordtel-in-platform")),
+    ContactDefinition("vaxel", "phone", "Växel", "Switchboard", "08-123 45 67",
+                      depends_on=("nordtel",)),
+    ContactDefinition("chatt", "chat", "Chatta med oss", "Chat with us", f"https://www.{DOMAIN}/chatt",
+                      depends_on=("website", "chat-saas")),
+    ContactDefinition("epost", "email", "E-post", "Email", f"kundservice@{DOMAIN}",
+                      depends_on=("mail-host",)),
     ContactDefinition("ring-upp", "webform", "Bli uppringd", "Request a call back",
-                      f"https://www.{DOMAIN}/kontakt"),
+                      f"https://www.{DOMAIN}/kontakt", depends_on=("website",)),
     ContactDefinition("kontor", "office", "Kundcenter, Storgatan 1, Sundsvall (vardagar 9-17)",
                       "Customer centre, Storgatan 1, Sundsvall (weekdays 9-17)", "Storgatan 1, Sundsvall"),
 )

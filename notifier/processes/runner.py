@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from .. import config, db
+from .. import config, db, queues
 from ..errors import NotifierError
 from . import embedded
 
@@ -57,16 +57,10 @@ def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subproce
     procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                   f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
                                   "--no-control-socket", "notifier:create_app()"], env)
-    # The banner has a worker of its own so it never waits behind a long SMS batch.
-    procs["worker-banner"] = _spawn("banner worker", ["notifier", "worker", "--queues",
-                                                      "banner,control"], env)
-    # Each worker puts another delivery channel first, so a slow SMS batch never holds up
-    # the first email or Telegram message; any worker still takes any channel's work.
-    channels = ["email", "telegram", "sms"]
-    for i in range(int(str(cfg["WORKERS"]))):
-        order = channels[i % 3:] + channels[:i % 3]
-        procs[f"worker-{i + 1}"] = _spawn(f"worker {i + 1} ({order[0]} first)", [
-            "notifier", "worker", "--queues", ",".join(["banner", "control", *order])], env)
+    for i, order in enumerate(queues.worker_orders(int(str(cfg["WORKERS"])))):
+        name = "banner worker" if i == 0 else f"worker {i} ({order[2]} first)"
+        procs["worker-banner" if i == 0 else f"worker-{i}"] = _spawn(
+            name, ["notifier", "worker", "--queues", ",".join(order)], env)
     return procs
 
 

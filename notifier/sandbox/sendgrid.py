@@ -187,3 +187,15 @@ def mail_send() -> Response:
     resp = Response(status=202)
     resp.headers["X-Message-Id"] = message_id
     return resp
+
+
+SANDBOX_SCOPES = ("mail.send", "user.profile.read")
+
+
+@bp.get("/scopes")
+def scopes() -> Response:
+    """List the API key's scopes, as SendGrid's GET /v3/scopes does (a readiness check)."""
+    refused = _auth_error()
+    if refused is not None:
+        return refused
+    return jsonify({"scopes": list(SANDBOX_SCOPES)})

@@ -166,3 +166,20 @@ def _call_back(form: dict[str, str], resource: dict[str, Any]) -> None:
                "From": resource["from"] or "", "To": form["To"], **sender}
     token = current_app.config["SANDBOX_CREDENTIALS"]["twilio"]["auth_token"]
     courier.twilio_status(form["StatusCallback"], token, message, undeliverable)
+
+
+@bp.get("/Accounts/<account_sid>.json")
+def fetch_account(account_sid: str) -> Response:
+    """Answer Twilio's account fetch (what a readiness check calls: harmless, no message)."""
+    if not ACCOUNT_SID.match(account_sid):
+        return error(20404)
+    refused = _auth_error(account_sid)
+    if refused is not None:
+        return refused
+    now = formatdate(usegmt=False).replace("-0000", "+0000")
+    uri = f"/2010-04-01/Accounts/{account_sid}"
+    return jsonify({
+        "sid": account_sid, "owner_account_sid": account_sid,
+        "friendly_name": "Notifier sandbox account", "status": "active", "type": "Full",
+        "date_created": now, "date_updated": now, "uri": f"{uri}.json",
+        "subresource_uris": {"messages": f"{uri}/Messages.json"}})

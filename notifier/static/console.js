@@ -14,6 +14,16 @@
         cell.classList.toggle('zero', n === 0);
       });
     });
+    var waiting = document.querySelector('[data-live="waiting"]');
+    if (waiting && data.waiting) {
+      waiting.replaceChildren.apply(waiting, data.waiting.map(function (text) {
+        var p = document.createElement('p');
+        p.className = 'flash error';
+        p.setAttribute('role', 'status');
+        p.textContent = text + ' (Swedish time).';
+        return p;
+      }));
+    }
     var state = document.querySelector('[data-live="state"]');
     if (state) { state.textContent = data.state; }
     var summary = box.querySelector('[data-live="summary"]');

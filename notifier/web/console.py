@@ -5,7 +5,6 @@ import hashlib
 import json
 import math
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,13 +29,15 @@ from .. import (
     control,
     db,
     dispatch,
+    estimate,
     idempotency,
     library,
+    progress,
     queues,
     versions,
 )
 from ..errors import NotifierError
-from ..models import CHANNELS, DELIVERY_CHANNELS, AuditEvent, Incident, Notice, Segment
+from ..models import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS, AuditEvent, Incident, Notice, Segment
 from .auth import require
 
 bp = Blueprint("console", __name__)
@@ -72,32 +73,13 @@ def duration(seconds: float) -> str:
     return f"about {hours} h {rest} min" if rest else f"about {hours} h"
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """How long one delivery channel of a previewed notice takes at the provider's rate."""
-
-    channel: str
-    recipients: int
-    units: int  # what the rate counts: SMS segments, otherwise messages
-    rate: float
-
-    @property
-    def seconds(self) -> float:
-        """Return the sending time in seconds."""
-        return self.units / self.rate
-
-
 @bp.app_template_global()
-def send_estimates(preview: dispatch.Preview, rates: dict[str, float]) -> dict[str, Estimate]:
-    """Estimate each channel's sending time; the SMS rate counts segments, not messages."""
-    result = {}
-    for channel, per in preview.counts.items():
-        units = 0
-        for lang, n in per.items():
-            sms = preview.rendered[lang][channel].sms if channel == "sms" else None
-            units += n * (sms.segments if sms else 1)
-        result[channel] = Estimate(channel, sum(per.values()), units, rates[channel])
-    return result
+def send_estimates(preview: dispatch.Preview,
+                   rates: dict[str, float] | None = None) -> dict[str, estimate.Estimate]:
+    """Estimate each channel's sending time (the one estimator: SMS in segments, queue ahead)."""
+    segments = {lang: per["sms"].sms.segments for lang, per in preview.rendered.items()
+                if "sms" in per and per["sms"].sms}
+    return estimate.for_counts(db.session(), preview.counts, segments)
 
 
 @bp.app_context_processor
@@ -127,7 +109,7 @@ def dashboard() -> str:
     return render_template("dashboard.html", incidents=incidents, notices=notices,
                            circuits=circuits(),
                            contacts=contacts.all_contacts(s),
-                           progress={n.id: dispatch.progress(s, n.id) for n in notices})
+                           progress={n.id: progress.progress(s, n.id) for n in notices})
 
 
 @bp.get("/send")
@@ -152,10 +134,14 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
     incident = form.get("incident_id", "")
     fallback = dict(pair.split(":", 1) for pair in form.getlist("fallback") if ":" in pair)
     at = form.get("scheduled_at", "").strip()
+    deadline = form.get("deadline", "").strip()
+    if deadline and not deadline.isdigit():
+        raise dispatch.DispatchError("Keep retrying for: give a whole number of minutes.")
     return dispatch.NoticeRequest(
         key, values, form.getlist("channels"), form.getlist("segments"),
         drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None,
-        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None)
+        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None,
+        deadline_minutes=int(deadline) if deadline else None)
 
 
 def preview_hash(preview: dispatch.Preview) -> str:
@@ -236,8 +222,9 @@ def notice(notice_id: int) -> str:
     """Follow one notice's delivery live."""
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
-    return render_template("notice.html", notice=n, progress=dispatch.progress(s, n.id),
-                           channels=CHANNELS, circuits=circuits())
+    return render_template("notice.html", notice=n, progress=progress.progress(s, n.id),
+                           channels=SUBSCRIPTION_CHANNELS, circuits=circuits(),
+                           waiting=progress.waiting(s, n.id))
 
 
 @bp.get("/notices/<int:notice_id>/progress.json")
@@ -246,9 +233,13 @@ def notice_progress(notice_id: int) -> Any:
     """Return per-channel counts for the live progress view."""
     s = db.session()
     n = s.get(Notice, notice_id) or abort(404)
-    counts = dispatch.progress(s, n.id)
-    first, last = dispatch.timestamps(s, n.id)
-    return jsonify(state=n.state, counts=counts, finished=dispatch.is_finished(counts),
+    counts = progress.progress(s, n.id)
+    first, last = progress.timestamps(s, n.id)
+    return jsonify(state=n.state, counts=counts, finished=progress.is_finished(counts),
+                   waiting=[w.describe() for w in progress.waiting(s, n.id)],
+                   estimates={ch: {"seconds": round(e.seconds, 1), "rate": e.rate,
+                                   "live": e.live, "left": e.recipients}
+                              for ch, e in estimate.for_notice(s, n).items()},
                    first_sent=clock.local(first, seconds=True) if first else None,
                    last_sent=clock.local(last, seconds=True) if last else None)
 
@@ -272,7 +263,7 @@ def incident(incident_id: int) -> str:
     s = db.session()
     inc = s.get(Incident, incident_id) or abort(404)
     return render_template("incident.html", incident=inc,
-                           progress={n.id: dispatch.progress(s, n.id) for n in inc.notices})
+                           progress={n.id: progress.progress(s, n.id) for n in inc.notices})
 
 
 @bp.get("/contacts")

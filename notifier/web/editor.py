@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from .. import contacts, db, library, versions
+from .. import clock, contacts, db, library, versions
 from ..errors import NotifierError
 from ..library.smsencoding import analyse
 from ..models import LANGUAGES, Template, TemplateVersion
@@ -242,7 +242,8 @@ def sample_values(spec: library.TemplateSpec,
         elif var.type == "contacts":
             values[var.name] = [k for k, o in registry.items() if o.state == "up"][:3]
         elif var.type == "datetime":
-            values[var.name] = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d 02:00")
+            tomorrow = clock.to_local(clock.utcnow()) + timedelta(days=1)
+            values[var.name] = tomorrow.strftime("%Y-%m-%d 02:00")
         else:
             values[var.name] = SAMPLES[var.type][:var.max_length or None]
     return values

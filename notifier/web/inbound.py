@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from .. import bot, consent, inbox, receipts, replies, voice
-from ..audience.addresses import AddressError, normalise_phone
+from ..addresses import AddressError, normalise_phone
 from .limiter import limiter
-from .webhooks import refuse, same, twilio_signed
+from .webhooks import TWILIO_UNSIGNED, refuse, same, twilio_signed
 
 bp = Blueprint("inbound", __name__, url_prefix="/webhooks")
 
@@ -30,8 +30,6 @@ OUR_START_WORDS = {"STARTA"}
 TWILIO_HELP_WORDS = {"HELP", "INFO"}
 OUR_HELP_WORDS = {"HJÄLP", "HJALP"}
 STATUS_WORDS = {"STATUS", "LÄGE", "LAGE"}
-SIGNATURE_HELP = ("X-Twilio-Signature is missing or does not match NOTIFIER_PUBLIC_URL and the "
-                  "Twilio auth token")
 TELEGRAM_SECRET = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -86,7 +84,7 @@ def _inbound_reply(s: Session, sender: str, body: str) -> str | None:
 def twilio_inbound() -> Response | tuple[Response, int]:
     """Act on an SMS a customer sent: STOP/STOPP, START/STARTA, HJÄLP, STATUS; keep the rest."""
     if not twilio_signed("/webhooks/twilio/inbound"):
-        return refuse(SIGNATURE_HELP)
+        return refuse(TWILIO_UNSIGNED)
     sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
     if not sid or not sender:
         return refuse("MessageSid and From are required", 400)
@@ -111,7 +109,7 @@ def _caller_key() -> str:
 def twilio_voice() -> Response | tuple[Response, int]:
     """Answer a call to the status line: the situation in Swedish and English, and a menu."""
     if not twilio_signed("/webhooks/twilio/voice"):
-        return refuse(SIGNATURE_HELP)
+        return refuse(TWILIO_UNSIGNED)
     from .. import db
 
     menu_url = f"{current_app.config['PUBLIC_URL']}/webhooks/twilio/voice/menu"
@@ -123,7 +121,7 @@ def twilio_voice() -> Response | tuple[Response, int]:
 def twilio_voice_menu() -> Response | tuple[Response, int]:
     """Act on the caller's key: 1 or 2 sends the contact channels by SMS."""
     if not twilio_signed("/webhooks/twilio/voice/menu"):
-        return refuse(SIGNATURE_HELP)
+        return refuse(TWILIO_UNSIGNED)
     sid = request.form.get("CallSid", "")
     if not sid:
         return refuse("CallSid is required", 400)

@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import db, i18n, signup, unsubscribe
-from ..audience.addresses import AddressError, normalise_email, normalise_phone
+from ..addresses import AddressError, normalise_email, normalise_phone
 from . import formtoken
 from .limiter import limiter
 

@@ -24,7 +24,8 @@ from ..audience import directory
 from ..errors import NotifierError
 from .auth import require
 
-bp = Blueprint("subscribers", __name__)
+# Named after the domain it shows: "subscribers" is the API's blueprint (/api/v1/subscribers).
+bp = Blueprint("audience", __name__)
 UPLOAD_LIMIT = 32 * 1024 * 1024   # about 300,000 rows
 IMPORT_SECONDS = 60               # the command line has no limit
 REPORT_HEADER = ("line", "kind", "reason")
@@ -57,8 +58,8 @@ def _back(subscription_id: int) -> Any:
     from ..models import Subscription
 
     sub = db.session().get(Subscription, subscription_id)
-    target = url_for("subscribers.person", subscriber_id=sub.subscriber_id) if sub \
-        else url_for("subscribers.index")
+    target = url_for("audience.person", subscriber_id=sub.subscriber_id) if sub \
+        else url_for("audience.index")
     return redirect(target, code=303)
 
 
@@ -121,7 +122,7 @@ def erase(subscriber_id: int) -> Any:
     """Erase a person (GDPR): their rows are deleted; the per-notice totals stay."""
     if request.form.get("confirm") != "yes":
         flash(_("Tick the box to confirm the erasure."), "error")
-        return redirect(url_for("subscribers.person", subscriber_id=subscriber_id), code=303)
+        return redirect(url_for("audience.person", subscriber_id=subscriber_id), code=303)
     try:
         with db.transaction() as s:
             done = privacy.erase(s, subscriber_id)
@@ -131,7 +132,7 @@ def erase(subscriber_id: int) -> Any:
     flash(_("Subscriber #%(id)d is erased: %(subs)d subscriptions, %(deliveries)d deliveries and "
             "%(messages)d messages deleted.", id=subscriber_id, subs=done.subscriptions,
             deliveries=done.deliveries, messages=done.messages), "ok")
-    return redirect(url_for("subscribers.index"), code=303)
+    return redirect(url_for("audience.index"), code=303)
 
 
 @bp.route("/subscribers/import", methods=["GET", "POST"])
@@ -189,7 +190,7 @@ def inbox_handled(message_id: int) -> Any:
     with db.transaction() as s:
         if not inbox.mark_handled(s, message_id, _who()):
             abort(404)
-    return redirect(url_for("subscribers.inbox_page"), code=303)
+    return redirect(url_for("audience.inbox_page"), code=303)
 
 
 @bp.route("/statusline", methods=["GET", "POST"])

@@ -47,6 +47,7 @@ SENDGRID_OPT_OUT_EVENTS = {"unsubscribe", "group_unsubscribe", "spamreport"}
 SENDGRID_OPT_OUT_DROPS = {"Unsubscribed Address", "Spam Reporting Address"}
 
 
+
 def init_app(app: Flask) -> None:
     """Serve the webhooks; providers sign their calls, so the console's CSRF check is off here."""
     from .auth import csrf
@@ -67,6 +68,10 @@ def same(given: str, expected: str) -> bool:
 
 
 # --- Twilio ------------------------------------------------------------------------------------
+
+TWILIO_UNSIGNED = ("X-Twilio-Signature is missing or does not match NOTIFIER_PUBLIC_URL and the "
+                   "Twilio auth token")
+
 
 def twilio_signed(path: str) -> bool:
     """Check X-Twilio-Signature against the URL Twilio was given, not the one the proxy shows."""
@@ -102,8 +107,7 @@ def _apply_twilio(s: Session, r: Receipt) -> int | None:
 def twilio_status() -> Response | tuple[Response, int]:
     """Record a Twilio status callback: sent, delivered or undelivered (with its error code)."""
     if not twilio_signed("/webhooks/twilio/status"):
-        return refuse("X-Twilio-Signature is missing or does not match NOTIFIER_PUBLIC_URL "
-                       "and the Twilio auth token")
+        return refuse(TWILIO_UNSIGNED)
     sid = request.form.get("MessageSid", "")
     raw = request.form.get("MessageStatus", "")
     if not sid or not raw:
