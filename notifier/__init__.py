@@ -20,12 +20,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         drafts,
         editor,
         headers,
+        inbound,
         inputs,
         limiter,
         metrics,
         public,
         readiness,
         status,
+        subscribe,
+        subscribers,
         tokens,
         webhooks,
     )
@@ -47,12 +50,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     banner.init_app(app)
     webhooks.init_app(app)
+    inbound.init_app(app)
+    subscribe.init_app(app)
     app.register_blueprint(public.bp)
     app.wsgi_app = public.BannerFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(console.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(status.bp)
-    for blueprint in (drafts.bp, readiness.bp, tokens.bp):
+    for blueprint in (drafts.bp, readiness.bp, tokens.bp, subscribers.bp):
         app.register_blueprint(blueprint)
     metrics.init_app(app)
     api.init_app(app)

@@ -60,6 +60,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_PASSWORD": ("", "That account's password, for scripts (otherwise the command asks)"),
     "NOTIFIER_TOTP": ("", "That account's current second-factor code, for scripts (otherwise the command asks when the account has one)"),
     "NOTIFIER_TOKEN": ("", "A personal API token a `notifier` command signs in with instead of a password (automation)"),
+    "NOTIFIER_SUBSCRIBE_COUNTRIES": ("SE", "Countries (ISO codes, comma-separated) whose mobile numbers may sign up on the public page (SMS-pumping fraud targets far-away numbers)"),
+    "NOTIFIER_SUBSCRIBE_SEGMENTS": ("", "Segments a customer may choose on the public sign-up page (comma-separated keys); empty offers none"),
+    "NOTIFIER_VOICE_NUMBER": ("", "The phone number whose Twilio voice webhook reads the current status (`/webhooks/twilio/voice`); shown as the contact channel `statuslinje`"),
+    "NOTIFIER_RETENTION_DAYS": ("365", "Delivery details, inbox messages and expired sign-ups older than this many days are deleted (per-notice totals are kept)"),
 }
 
 SANDBOX_CREDENTIALS = {
@@ -243,4 +247,28 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_MAX_HOURS": _positive(environ, "NOTIFIER_SESSION_MAX_HOURS", 12.0),
         "SENDGRID_WEBHOOK_PUBLIC_KEY": _env(environ, "NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
         "TELEGRAM_WEBHOOK_SECRET": _env(environ, "NOTIFIER_TELEGRAM_WEBHOOK_SECRET") or None,
+        **_customer_settings(environ),
+    }
+
+
+def _keys(environ: Mapping[str, str], name: str, default: str = "") -> list[str]:
+    return [k.strip() for k in (_env(environ, name) or default).split(",") if k.strip()]
+
+
+def _customer_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read the settings of the public sign-up, the status line and retention."""
+    countries = [c.upper() for c in _keys(environ, "NOTIFIER_SUBSCRIBE_COUNTRIES", "SE")]
+    bad = [c for c in countries if not re.fullmatch(r"[A-Z]{2}", c)]
+    if bad:
+        raise NotifierError(f"NOTIFIER_SUBSCRIBE_COUNTRIES takes two-letter country codes like "
+                            f"SE,NO,FI; {', '.join(bad)} is not one.")
+    voice = _env(environ, "NOTIFIER_VOICE_NUMBER")
+    if voice and not re.fullmatch(r"\+?[\d\s-]{6,20}", voice):
+        raise NotifierError(f"NOTIFIER_VOICE_NUMBER must be a phone number like +46812345678, "
+                            f"got {voice!r}.")
+    return {
+        "SUBSCRIBE_COUNTRIES": countries,
+        "SUBSCRIBE_SEGMENTS": _keys(environ, "NOTIFIER_SUBSCRIBE_SEGMENTS"),
+        "VOICE_NUMBER": voice or None,
+        "RETENTION_DAYS": _whole(environ, "NOTIFIER_RETENTION_DAYS", 365),
     }

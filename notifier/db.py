@@ -34,6 +34,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Erasure must not leave deleted addresses readable in free pages of the file (GDPR).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

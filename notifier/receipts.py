@@ -20,9 +20,10 @@ __all__ = ["Receipt", "apply_receipt", "find", "language_of", "mark_address", "o
 
 T = TypeVar("T")
 
-# What a subscription may still become: opted out is the customer's word and overrides a bounce;
-# a bounce never overrides an opt-out.
-LEAVES = {"opted_out": ("active", "bounced"), "bounced": ("active",)}
+# What a subscription may still become: opted out is the customer's word and overrides a bounce
+# or a block; a bounce never overrides an opt-out. Blocked: a Telegram user blocked the bot.
+LEAVES = {"opted_out": ("active", "bounced", "blocked"), "bounced": ("active",),
+          "blocked": ("active",)}
 
 
 def once(provider: str, event_id: str, apply: Callable[[Session], T]) -> T | None:
@@ -67,13 +68,14 @@ def find(s: Session, r: Receipt) -> tuple[str, str] | None:
     return None if row is None else (str(row[0]), str(row[1]))
 
 
-def mark_address(s: Session, channel: str, address: str, status: str) -> int:
-    """Mark every subscription of an address on a delivery channel opted out or bounced."""
+def mark_address(s: Session, channel: str, address: str, status: str,
+                 reason: str | None = None) -> int:
+    """Mark every subscription of an address on a delivery channel opted out, bounced or blocked."""
     same = func.lower(Subscription.address) == address.lower() if channel == "email" \
         else Subscription.address == address
     result = s.execute(update(Subscription).where(
         Subscription.channel == channel, same, Subscription.status.in_(LEAVES[status]))
-        .values(status=status, updated_at=utcnow()))
+        .values(status=status, status_reason=(reason or "")[:200] or None, updated_at=utcnow()))
     return db.rowcount(result)
 
 

@@ -281,3 +281,20 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60, what: str = "c
             return result
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+ADMIN_ENV = {"NOTIFIER_AS": "admin@solvik.example", "NOTIFIER_PASSWORD": "correct-horse-battery"}
+
+
+@pytest.fixture
+def cli_admin(app: Flask) -> dict[str, str]:
+    """Make sure the demo's admin account exists; return the environment a command signs in with."""
+    from sqlalchemy import select
+
+    from notifier import accounts
+    from notifier.models import User
+
+    with app.app_context(), db.transaction() as s:
+        if s.scalar(select(User).where(User.email == ADMIN_ENV["NOTIFIER_AS"])) is None:
+            accounts.create_user(s, ADMIN_ENV["NOTIFIER_AS"], "admin", ADMIN_ENV["NOTIFIER_PASSWORD"])
+    return ADMIN_ENV

@@ -17,7 +17,16 @@ from typing import Any, Self
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from notifier import circuit, db, deliveries, enqueueing, metrics, progress, queues
+from notifier import (
+    circuit,
+    db,
+    deliveries,
+    enqueueing,
+    metrics,
+    progress,
+    queues,
+    unsubscribe,
+)
 from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
 from notifier.deliveries import Claim, Claimed
@@ -78,8 +87,14 @@ def messages(rendered: dict[str, Any], channel: str, claimed: Sequence[Claimed])
         r = per[channel]
         parts[lang] = (r["text"], r.get("subject"), r.get("html"))
     fallback = parts.get("sv") or next(iter(parts.values()))
-    return [Message(c.id, c.address, c.language, *parts.get(c.language, fallback))
-            for c in claimed]
+    return [Message(c.id, c.address, c.language, *parts.get(c.language, fallback),
+                    unsubscribe_url=_unsubscribe(channel, c)) for c in claimed]
+
+
+def _unsubscribe(channel: str, c: Claimed) -> str | None:
+    """Give every email its recipient's one-click unsubscribe link (RFC 8058)."""
+    return unsubscribe.url(c.subscription_id) if channel == "email" and c.subscription_id \
+        else None
 
 
 def cost(rendered: dict[str, Any], channel: str, language: str) -> float:

@@ -22,6 +22,7 @@ from notifier import (
     planner,
     progress,
     queues,
+    retention,
 )
 from notifier.models import SUBSCRIPTION_CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
 
@@ -141,6 +142,7 @@ def run_forever(app: object, every: float, stop: threading.Event) -> None:
         try:
             with app.app_context():  # type: ignore[attr-defined]
                 done = reconcile()
+                retention.prune_if_due(queues.redis())  # at most hourly, across workers
                 metrics.count_reconcile(queues.redis(), done)
             if any(done.get(k) for k in ("requeued", "orphaned", "fallbacks", "stopped",
                                              "given_up")):

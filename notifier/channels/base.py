@@ -34,6 +34,8 @@ class Message:
     text: str
     subject: str | None = None
     html: str | None = None
+    # Email: the recipient's one-click unsubscribe link (RFC 8058 List-Unsubscribe headers).
+    unsubscribe_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import click
 
 from . import (
     contacts,
+    customers,
     database,
     notices,
     processes,
@@ -27,5 +28,6 @@ def main() -> None:
 for command in (processes.up, processes.web, processes.worker, processes.sandbox,
                 database.db, users.users, users.break_glass, templates.templates, contacts.contacts,
                 subscribers.subscribers, tokens.tokens, notices.send, notices.status, notices.pause,
-                notices.resume, notices.cancel, notices.reroute, readiness.readiness):
+                notices.resume, notices.cancel, notices.reroute, readiness.readiness,
+                customers.telegram, customers.voice):
     main.add_command(command)

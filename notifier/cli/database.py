@@ -15,6 +15,11 @@ def db() -> None:
 @fails_clearly
 def db_upgrade() -> None:
     from .. import db as database
+    from .. import voice
 
-    database.upgrade(app().config["DATABASE_URL"])
+    a = app()
+    database.upgrade(a.config["DATABASE_URL"])
+    if a.config.get("VOICE_NUMBER"):  # the status line, shown as a contact channel
+        with a.app_context(), database.transaction() as s:
+            voice.register_contact(s)
     click.echo("database is up to date")

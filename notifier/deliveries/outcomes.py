@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import retry
@@ -106,8 +106,13 @@ def record(s: Session, token: str, outcomes: Sequence[Outcome], policy: Policy,
                                params)
     if done.opted_out:
         subs = select(Delivery.subscription_id).where(Delivery.id.in_(done.opted_out))
+        # A Telegram refusal is a blocked bot: that chat only, not the person's other channels.
+        blocked = Subscription.channel == "telegram"
         s.execute(update(Subscription).where(Subscription.id.in_(subs))
-                  .values(status="opted_out", updated_at=now))
+                  .values(status=case((blocked, "blocked"), else_="opted_out"),
+                          status_reason=case((blocked, "blocked the Telegram bot"),
+                                             else_="the provider says the recipient opted out"),
+                          updated_at=now))
     return done
 
 

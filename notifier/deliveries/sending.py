@@ -22,6 +22,7 @@ class Claimed:
     address: str
     language: str
     attempts: int
+    subscription_id: int | None = None  # for the email's one-click unsubscribe link
 
 
 @dataclass
@@ -44,7 +45,7 @@ def claim(s: Session, notice_id: int, channel: str, first: int, last: int,
                                Delivery.id.between(first, last),
                                lease_until=lease_until, claim_token=token)
                      .returning(Delivery.id, Delivery.address, Delivery.language,
-                                Delivery.attempts)).all()
+                                Delivery.attempts, Delivery.subscription_id)).all()
     return Claim(token, sorted((Claimed(*r) for r in rows), key=lambda c: c.id))
 
 

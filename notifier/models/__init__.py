@@ -6,7 +6,15 @@ from ..clock import aware, utcnow
 from ..i18n import LANGUAGES
 from .accounts import AuditEvent, RolePolicy, User
 from .api import Alert, ApiToken, Proposal
-from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
+from .audience import (
+    CONSENT_SOURCES,
+    SUBSCRIPTION_STATES,
+    ContactChannel,
+    Segment,
+    Subscriber,
+    SubscriberSegment,
+    Subscription,
+)
 from .base import (
     NAMING,
     OPEN_STATUSES,
@@ -15,15 +23,16 @@ from .base import (
     Role,
     UTCDateTime,
 )
+from .customers import InboxMessage, Signup
 from .engine import IdempotencyKey, NoticeTotal
 from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "SUBSCRIPTION_CHANNELS", "Alert",
-    "ApiToken", "AuditEvent",
+    "CONSENT_SOURCES", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES",
+    "SUBSCRIPTION_CHANNELS", "SUBSCRIPTION_STATES", "Alert", "ApiToken", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
-    "Incident", "Notice", "NoticeTotal", "Proposal",
-    "Role", "RolePolicy", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",
+    "InboxMessage", "Incident", "Notice", "NoticeTotal", "Proposal",
+    "Role", "RolePolicy", "Segment", "Signup", "Subscriber", "SubscriberSegment", "Subscription", "Template",
     "TemplateVersion", "UTCDateTime", "User", "WebhookEvent", "aware", "utcnow",
 ]

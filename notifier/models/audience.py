@@ -52,16 +52,28 @@ class SubscriberSegment(Base):
                                             primary_key=True, index=True)
 
 
+# What a subscription can be: only `active` ones are sent to. `opted_out` is the customer's word
+# (STOP, an unsubscribe link, /stop), `bounced` the provider's (the address does not work),
+# `blocked` a Telegram user who blocked the bot (that chat only, nothing else).
+SUBSCRIPTION_STATES = ("active", "opted_out", "bounced", "blocked")
+# Where a subscription's consent came from.
+CONSENT_SOURCES = ("import", "subscribe_page", "telegram_bot", "sms_keyword", "console")
+
+
 class Subscription(Base):
-    """One subscriber's address on one delivery channel."""
+    """One subscriber's address on one delivery channel, with its consent and state."""
 
     __tablename__ = "subscription"
     __table_args__ = (UniqueConstraint("subscriber_id", "channel", "address"),
-                      Index("ix_subscription_channel_status", "channel", "status"))
+                      Index("ix_subscription_channel_status", "channel", "status"),
+                      Index("ix_subscription_channel_address", "channel", "address"))
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    consent_source: Mapped[str] = mapped_column(String(32), default="import")
+    consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

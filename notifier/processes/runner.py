@@ -90,6 +90,18 @@ def _seed_demo(cfg: dict[str, object]) -> str | None:
     return "\n".join(lines)
 
 
+def _register_status_line(cfg: dict[str, object]) -> None:
+    """Show NOTIFIER_VOICE_NUMBER as a contact channel (the status line), when it is set."""
+    if not cfg.get("VOICE_NUMBER"):
+        return
+    from .. import create_app, voice
+
+    app = create_app()
+    with app.app_context(), db.transaction() as s:
+        voice.register_contact(s)
+    app.extensions["notifier.engine"].dispose()
+
+
 def run() -> None:
     """Start Valkey, migrate, seed the demo, start the processes and supervise them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -106,6 +118,7 @@ def run() -> None:
     try:
         db.upgrade(str(cfg["DATABASE_URL"]))
         seeded = _seed_demo(cfg)
+        _register_status_line(cfg)
         if not stop.is_set():
             procs = _children(cfg, dict(os.environ))
             _wait_ready(cfg, procs, stop)

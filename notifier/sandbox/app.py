@@ -8,7 +8,7 @@ from flask import Flask, Response, request
 
 from notifier.config import SANDBOX_CREDENTIALS
 
-from . import control, sendgrid, telegram, twilio
+from . import control, sendgrid, telegram, twilio, voice
 from .callbacks import Courier
 from .state import SandboxState
 
@@ -25,7 +25,7 @@ def create_sandbox_app(credentials: Mapping[str, Mapping[str, str]] | None = Non
     state = SandboxState(seed)
     app.extensions["sandbox"] = state
     app.extensions["sandbox.courier"] = Courier()
-    for module in (twilio, sendgrid, telegram, control):
+    for module in (twilio, sendgrid, telegram, control, voice):
         app.register_blueprint(module.bp)
 
     @app.after_request

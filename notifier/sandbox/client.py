@@ -70,6 +70,16 @@ class SandboxClient:
         """Have SendGrid events posted to url; return the base64 key that verifies them."""
         return str(self._call("PUT", "/sendgrid/event-webhook", json={"url": url})["public_key"])
 
+    def call(self, url: str, *, caller: str = "+46701740699", to: str = "+46812345678",
+             press: str | None = None) -> list[dict[str, str]]:
+        """Simulate a call to a voice webhook; return what the caller hears ({language, text})."""
+        body = {"url": url, "from": caller, "to": to, "press": press}
+        return list(self._call("POST", "/twilio/calls", json=body, timeout=30)["transcript"])
+
+    def telegram_update(self, update: dict[str, Any]) -> int:
+        """Queue an update for getUpdates (what a person does in Telegram); return its update_id."""
+        return int(self._call("POST", "/telegram/updates", json=update)["update_id"])
+
     def close(self) -> None:
         """Release the connection pool."""
         self._http.close()

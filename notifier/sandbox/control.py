@@ -91,6 +91,17 @@ def webhooks() -> Response:
     return jsonify({"webhooks": dict(_state().webhooks)})
 
 
+@bp.post("/telegram/updates")
+def telegram_update() -> Response | tuple[Response, int]:
+    """Queue a Telegram update for getUpdates, as if a person wrote to the bot."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not any(
+            k in body for k in ("message", "callback_query", "my_chat_member")):
+        return jsonify({"error": "send a Telegram Update object (message, callback_query or "
+                                 "my_chat_member)"}), 400
+    return jsonify({"update_id": _state().push_update(body)}), 201
+
+
 @bp.get("/callbacks")
 def callbacks() -> Response:
     """List the callbacks made (Twilio status callbacks, SendGrid events) and their answers."""

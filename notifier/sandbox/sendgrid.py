@@ -111,6 +111,7 @@ def _record(body: dict[str, Any], message_id: str, suppressed: set[str]) -> None
     content = {c["type"]: c["value"] for c in body["content"]}
     for pers in body["personalizations"]:
         args = {**body.get("custom_args", {}), **pers.get("custom_args", {})}
+        headers = {**body.get("headers", {}), **pers.get("headers", {})}
         for rcpt in pers["to"]:
             if rcpt["email"] in suppressed:
                 continue  # SendGrid accepts and then drops suppressed recipients
@@ -118,7 +119,8 @@ def _record(body: dict[str, Any], message_id: str, suppressed: set[str]) -> None
                 channel="email", to=rcpt["email"], sender=body["from"]["email"],
                 subject=pers.get("subject") or body.get("subject"),
                 body=content.get("text/plain", ""), html=content.get("text/html"),
-                language=args.get("language"), custom_args=args, provider_id=message_id)
+                language=args.get("language"), custom_args=args, provider_id=message_id,
+                meta={"headers": headers} if headers else {})
 
 
 def _fault_sets(recipients: list[str]) -> tuple[Fault | None, set[str], dict[str, str]]:

@@ -109,6 +109,9 @@ class SandboxState:
         self._calls: Counter[str] = Counter()
         self._statuses: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.started = time.time()
+        self._updates: list[dict[str, Any]] = []  # Telegram updates waiting for getUpdates
+        self._update_ids = itertools.count(1)
+        self._arrived = threading.Condition(self._lock)
 
     def next_id(self) -> int:
         """Return a fresh number (message ids, fault ids)."""
@@ -128,9 +131,31 @@ class SandboxState:
             return [r for r in self.records
                     if (channel is None or r.channel == channel) and (to is None or r.to == to)]
 
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue a Telegram update (something a person did); return its update_id."""
+        with self._arrived:
+            update_id = update.get("update_id")
+            if not isinstance(update_id, int):
+                update_id = next(self._update_ids)
+            self._updates.append({**update, "update_id": update_id})
+            self._arrived.notify_all()
+            return update_id
+
+    def take_updates(self, offset: int | None, limit: int, wait: float) -> list[dict[str, Any]]:
+        """Confirm updates below offset and return the pending ones, waiting up to `wait` seconds."""
+        deadline = time.monotonic() + wait
+        with self._arrived:
+            while True:
+                if offset is not None:
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if self._updates or time.monotonic() >= deadline:
+                    return list(self._updates[:limit])
+                self._arrived.wait(max(0.0, deadline - time.monotonic()))
+
     def reset(self) -> None:
         """Forget messages and call counts."""
         with self._lock:
+            self._updates.clear()
             self.records.clear()
             self._calls.clear()
             self._statuses.clear()

@@ -1,7 +1,8 @@
-"""Simulator of the Telegram Bot API methods the notifier uses."""
+"""Simulator of the Telegram Bot API methods the notifier uses (updates come from the control API)."""
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import time
@@ -153,9 +154,13 @@ def _send_message(token: str, params: dict[str, Any]) -> Response:
     if fault is not None:
         return _fault_response(fault)
     message_id = _state().next_id()
+    meta: dict[str, Any] = {"parse_mode": params.get("parse_mode")}
+    markup = _markup(params.get("reply_markup"))
+    if markup is not None:
+        meta["reply_markup"] = markup
     _state().record(channel="telegram", to=chat_id, sender=_bot_user(token)["username"],
                     body=plain, html=str(text) if params.get("parse_mode") else None,
-                    provider_id=str(message_id), meta={"parse_mode": params.get("parse_mode")})
+                    provider_id=str(message_id), meta=meta)
     return ok({"message_id": message_id, "from": _bot_user(token), "chat": _chat(chat_id),
                "date": int(time.time()), "text": plain})
 
@@ -175,6 +180,40 @@ def _webhook(token: str, method: str, params: dict[str, Any]) -> Response:
                **({"max_connections": 40} if url else {})})
 
 
+def _markup(raw: Any) -> dict[str, Any] | None:
+    """Read reply_markup as the SDK sends it (a JSON string in a form, or an object)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _get_updates(token: str, params: dict[str, Any]) -> Response:
+    if _state().webhooks.get(token, {}).get("url"):
+        return fail(409, "Conflict: can't use getUpdates method while webhook is active; use "
+                         "deleteWebhook to delete the webhook first")
+    try:
+        offset = int(params["offset"]) if params.get("offset") not in (None, "") else None
+        limit = min(100, max(1, int(params.get("limit") or 100)))
+        wait = min(50.0, max(0.0, float(params.get("timeout") or 0)))
+    except (TypeError, ValueError):
+        return fail(400, "Bad Request: offset, limit and timeout must be numbers")
+    return ok(_state().take_updates(offset, limit, wait))
+
+
+def _edit_message(token: str, params: dict[str, Any]) -> Response:
+    chat_id, text = str(params.get("chat_id", "")).strip(), params.get("text")
+    if not chat_id or not params.get("message_id") or not text:
+        return fail(400, "Bad Request: chat_id, message_id and text are required")
+    _state().record(channel="telegram", to=chat_id, sender=_bot_user(token)["username"],
+                    body=str(text), provider_id=str(params["message_id"]),
+                    meta={"edit_of": str(params["message_id"])})
+    return ok({"message_id": int(params["message_id"]), "from": _bot_user(token),
+               "chat": _chat(chat_id), "date": int(time.time()), "text": str(text)})
+
+
 @bp.route("/bot<token>/<method>", methods=["GET", "POST"])
 def bot_method(token: str, method: str) -> Response:
     """Answer one Bot API method call."""
@@ -187,4 +226,12 @@ def bot_method(token: str, method: str) -> Response:
         return _send_message(token, params)
     if method in ("setWebhook", "deleteWebhook", "getWebhookInfo"):
         return _webhook(token, method, params)
+    if method == "getUpdates":
+        return _get_updates(token, params)
+    if method == "answerCallbackQuery":
+        return ok(True) if params.get("callback_query_id") else \
+            fail(400, "Bad Request: query is too old and response timeout expired or query ID "
+                      "is invalid")
+    if method == "editMessageText":
+        return _edit_message(token, params)
     return fail(404, "Not Found")

@@ -45,8 +45,9 @@ login_manager = LoginManager()
 F = TypeVar("F", bound=Callable[..., Any])
 # The public banner, status page, feeds and health checks: served to anyone, never logged in.
 PUBLIC_PATHS = frozenset({"/banner.json", "/banner.js", "/status", "/feed.atom", "/cap.atom",
-                          "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz"})
-PUBLIC_PREFIXES = ("/banner.", "/cap/")
+                          "/api/v2/status.json", "/api/v2/summary.json", "/healthz", "/readyz",
+                          "/subscribe"})
+PUBLIC_PREFIXES = ("/banner.", "/cap/", "/subscribe/", "/unsubscribe/")
 # Requests a page makes by itself: they neither count as activity nor need a second factor.
 PASSIVE_ENDPOINTS = frozenset({"console.notice_progress", "auth.session_state", "static"})
 # What a person who must enrol a second factor may still reach.

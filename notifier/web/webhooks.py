@@ -1,4 +1,4 @@
-"""Provider callbacks: delivery receipts, opt-outs and what customers write back.
+"""Provider callbacks: delivery receipts and opt-outs (what customers write: web/inbound.py).
 
 Every endpoint authenticates its caller before reading anything (Twilio's HMAC signature,
 SendGrid's ECDSA signature, Telegram's secret token) and is idempotent: each event is recorded
@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import html
 import json
 import logging
 import time
@@ -22,9 +21,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
-from .. import receipts, replies
+from .. import receipts
 from ..models import DeliveryStatus
 from ..receipts import Receipt
 
@@ -42,20 +40,12 @@ TWILIO_ERRORS = {"21610": "the recipient replied STOP", "30003": "unreachable ha
                  "30008": "unknown error"}
 TWILIO_OPTED_OUT = {"21610"}
 TWILIO_BOUNCED = {"30004", "30005", "30006"}
-# Twilio answers its own opt-out words itself (and refuses to send anything after them);
-# Swedish customers write STOPP or AVSLUTA, which only we recognise and confirm.
-TWILIO_STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
-OUR_STOP_WORDS = {"STOPP", "AVSLUTA"}
-STATUS_WORDS = {"STATUS", "LÄGE", "LAGE"}
-
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 SENDGRID_MAX_AGE = 300
 SENDGRID_OPT_OUT_EVENTS = {"unsubscribe", "group_unsubscribe", "spamreport"}
 SENDGRID_OPT_OUT_DROPS = {"Unsubscribed Address", "Spam Reporting Address"}
 
-TELEGRAM_SECRET = "X-Telegram-Bot-Api-Secret-Token"
-TELEGRAM_REPLY_TIMEOUT = 5.0
 
 
 def init_app(app: Flask) -> None:
@@ -67,28 +57,30 @@ def init_app(app: Flask) -> None:
 
 
 @bp.before_request
-def _live_provider_only() -> tuple[Response, int] | None:
+def live_provider_only() -> tuple[Response, int] | None:
     """In a live deployment, refuse the webhooks of a provider that runs on the sandbox.
 
     The sandbox's credentials are published (they are in this code), so a provider without
     real ones would accept anyone's callbacks: an opt-out signed with the sandbox token.
     The sandbox demo (every provider sandboxed) keeps its webhooks.
     """
-    provider = (request.endpoint or "").removeprefix("webhooks.").split("_")[0]
+    provider = (request.endpoint or "").split(".", 1)[-1].split("_")[0]
     settings = current_app.config["PROVIDERS"].get(provider)
     if current_app.config["SANDBOX"] or settings is None or not settings.sandbox:
         return None
-    return _refuse(f"{provider} has no real credentials in this live deployment, so its "
+    return refuse(f"{provider} has no real credentials in this live deployment, so its "
                    f"webhooks are refused: set NOTIFIER_{provider.upper()}_* or stop pointing "
                    f"{provider} at this URL", 403)
 
 
-def _refuse(why: str, status: int = 403) -> tuple[Response, int]:
+def refuse(why: str, status: int = 403) -> tuple[Response, int]:
+    """Refuse a call, saying why (and log the reason, which names no person)."""
     log.warning("webhook refused (%d): %s", status, why)
     return jsonify({"error": why}), status
 
 
-def _same(given: str, expected: str) -> bool:
+def same(given: str, expected: str) -> bool:
+    """Compare secrets in constant time."""
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
@@ -98,7 +90,7 @@ TWILIO_UNSIGNED = ("X-Twilio-Signature is missing or does not match NOTIFIER_PUB
                    "Twilio auth token")
 
 
-def _twilio_signed(path: str) -> bool:
+def twilio_signed(path: str) -> bool:
     """Check X-Twilio-Signature against the URL Twilio was given, not the one the proxy shows."""
     token = current_app.config["PROVIDERS"]["twilio"].credentials.get("auth_token", "")
     signature = request.headers.get("X-Twilio-Signature", "")
@@ -124,56 +116,25 @@ def _apply_twilio(s: Session, r: Receipt) -> int | None:
         mark = "opted_out" if r.error_code in TWILIO_OPTED_OUT else \
             "bounced" if r.error_code in TWILIO_BOUNCED else None
         if mark:
-            receipts.mark_address(s, found[0], found[1], mark)
+            receipts.mark_address(s, found[0], found[1], mark, r.error)
     return moved
 
 
 @bp.post("/twilio/status")
 def twilio_status() -> Response | tuple[Response, int]:
     """Record a Twilio status callback: sent, delivered or undelivered (with its error code)."""
-    if not _twilio_signed("/webhooks/twilio/status"):
-        return _refuse(TWILIO_UNSIGNED)
+    if not twilio_signed("/webhooks/twilio/status"):
+        return refuse(TWILIO_UNSIGNED)
     sid = request.form.get("MessageSid", "")
     raw = request.form.get("MessageStatus", "")
     if not sid or not raw:
-        return _refuse("MessageSid and MessageStatus are required", 400)
+        return refuse("MessageSid and MessageStatus are required", 400)
     status = TWILIO_STATUS.get(raw)
     receipt = None if status is None else _twilio_receipt(sid, status,
                                                           request.form.get("ErrorCode", ""))
     receipts.once("twilio", f"{sid}:{raw}",
                   lambda s: _apply_twilio(s, receipt) if receipt else None)
     return Response(status=204)
-
-
-def _twiml(text: str | None) -> Response:
-    twiml = MessagingResponse()
-    if text:
-        twiml.message(text)
-    return Response(str(twiml), mimetype="text/xml")
-
-
-def _inbound_reply(s: Session, sender: str, word: str) -> str | None:
-    lang = receipts.language_of(s, "sms", sender)
-    if word in TWILIO_STOP_WORDS | OUR_STOP_WORDS:
-        receipts.mark_address(s, "sms", sender, "opted_out")
-        return replies.stopped(lang) if word in OUR_STOP_WORDS else None
-    if word in STATUS_WORDS:
-        return replies.status(s, lang)
-    return None
-
-
-@bp.post("/twilio/inbound")
-def twilio_inbound() -> Response | tuple[Response, int]:
-    """Act on an SMS a customer sent: STOP/STOPP/AVSLUTA opt out, STATUS gets the situation."""
-    if not _twilio_signed("/webhooks/twilio/inbound"):
-        return _refuse(TWILIO_UNSIGNED)
-    sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
-    if not sid or not sender:
-        return _refuse("MessageSid and From are required", 400)
-    words = request.form.get("Body", "").strip().upper().split()
-    word = words[0].strip(".!") if words else ""
-    # Replies are de-duplicated too: a replayed request must not make us text anyone again.
-    return _twiml(receipts.once("twilio_in", sid, lambda s: _inbound_reply(s, sender, word)))
 
 
 # --- SendGrid ----------------------------------------------------------------------------------
@@ -229,6 +190,13 @@ def _sendgrid_mark(e: dict[str, Any]) -> str | None:
     return None
 
 
+def _sendgrid_reason(e: dict[str, Any]) -> str:
+    """Say why SendGrid marked an address, without the remote server's text (it may name it)."""
+    kind = str(e.get("event") or "")
+    detail = str(e.get("reason") or "") if kind == "dropped" else str(e.get("status") or "")
+    return f"SendGrid {kind}" + (f": {detail}" if detail else "")
+
+
 def _apply_sendgrid(s: Session, e: dict[str, Any], delivery_id: int) -> int | None:
     receipt = _sendgrid_receipt(e, delivery_id)
     moved = receipts.apply_receipt(s, receipt) if receipt else None
@@ -236,7 +204,7 @@ def _apply_sendgrid(s: Session, e: dict[str, Any], delivery_id: int) -> int | No
     found = receipts.find(s, Receipt("email", DeliveryStatus.SENT, "", delivery_id,
                                      str(e.get("email") or ""), check_provider_id=False))
     if mark and found is not None:
-        receipts.mark_address(s, found[0], found[1], mark)
+        receipts.mark_address(s, found[0], found[1], mark, _sendgrid_reason(e))
     return moved
 
 
@@ -254,85 +222,13 @@ def sendgrid_events() -> Response | tuple[Response, int]:
     """Record a batch of SendGrid events: delivered, bounce, dropped, unsubscribe, spam report."""
     problem = _sendgrid_problem()
     if problem:
-        return _refuse(problem)
+        return refuse(problem)
     try:
         events = json.loads(request.get_data())
     except ValueError:
-        return _refuse("the body is not JSON", 400)
+        return refuse("the body is not JSON", 400)
     if not isinstance(events, list):
-        return _refuse("the body must be a JSON array of events", 400)
+        return refuse("the body must be a JSON array of events", 400)
     for event in events:
         _sendgrid_event(event)
     return jsonify({"received": len(events)})
-
-
-# --- Telegram ----------------------------------------------------------------------------------
-
-def _command(text: str) -> str:
-    first = text.strip().split(maxsplit=1)[0] if text.strip() else ""
-    return first.split("@", 1)[0].lstrip("/").lower()
-
-
-def _telegram_action(s: Session, update: dict[str, Any]) -> tuple[str, str, str] | None:
-    """Apply an update; return (chat id, language, reply) when it deserves an answer."""
-    member = update.get("my_chat_member")
-    if isinstance(member, dict):
-        if (member.get("new_chat_member") or {}).get("status") in ("kicked", "left"):
-            chat_id = str((member.get("chat") or {}).get("id", ""))
-            receipts.mark_address(s, "telegram", chat_id, "opted_out")
-        return None
-    message = update.get("message")
-    if not isinstance(message, dict) or not isinstance(message.get("text"), str):
-        return None
-    chat_id = str((message.get("chat") or {}).get("id", ""))
-    hint = "en" if str((message.get("from") or {}).get("language_code", "")).startswith("en") \
-        else "sv"
-    lang = receipts.language_of(s, "telegram", chat_id, hint)
-    command = _command(message["text"])
-    if command in ("stop", "stopp", "avsluta"):
-        receipts.mark_address(s, "telegram", chat_id, "opted_out")
-        return chat_id, lang, replies.stopped(lang)
-    if command == "status":
-        return chat_id, lang, replies.status(s, lang)
-    if command == "start":
-        return chat_id, lang, replies.welcome(lang)
-    return None
-
-
-def _telegram_reply(chat_id: str, language: str, text: str) -> None:
-    """Answer at once through the bot, with a short timeout.
-
-    Not a queued job: the job would carry the chat id (personal data) through Redis, and an
-    answer is worth something only within seconds. Telegram waits for our response anyway, and
-    the update is recorded first, so a retried update never answers twice.
-    """
-    from ..channels import make_adapter
-    from ..channels.base import Message, Result
-
-    cfg = current_app.config
-    adapter = make_adapter("telegram", cfg["PROVIDERS"]["telegram"], cfg, concurrency=1,
-                           timeout=TELEGRAM_REPLY_TIMEOUT)
-    try:
-        [outcome] = adapter.send([Message(0, chat_id, language, html.escape(text))])
-    finally:
-        adapter.close()
-    if outcome.result is not Result.SENT:
-        log.warning("telegram reply not sent: %s", outcome.error_code)
-
-
-@bp.post("/telegram/<secret>")
-def telegram_update(secret: str) -> Response | tuple[Response, int]:
-    """Act on a Telegram update: a blocked bot, /stop, /status, /start."""
-    expected = current_app.config.get("TELEGRAM_WEBHOOK_SECRET") or ""
-    header = request.headers.get(TELEGRAM_SECRET, "")
-    if not expected or not (_same(secret, expected) & _same(header, expected)):
-        return _refuse(f"the URL secret or {TELEGRAM_SECRET} does not match "
-                       "NOTIFIER_TELEGRAM_WEBHOOK_SECRET")
-    update = request.get_json(silent=True)
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-        return _refuse("the body must be a Telegram Update object with an update_id", 400)
-    reply = receipts.once("telegram", str(update["update_id"]),
-                          lambda s: _telegram_action(s, update))
-    if reply is not None:
-        _telegram_reply(*reply)
-    return jsonify({"ok": True})

@@ -339,7 +339,7 @@ def test_telegram_updates_need_the_secret_in_url_and_header(
     assert _subscription(app, "telegram", chat) == "active"
 
 
-def test_a_blocked_bot_opts_the_chat_out_and_later_notices_skip_it(
+def test_a_blocked_bot_marks_only_that_chat_blocked_and_later_notices_skip_it(
         app: Flask, client: FlaskClient, demo: Any, telegram: str) -> None:
     chat = _staff(app, "telegram")[0]
     blocked = {"update_id": 2, "my_chat_member": {
@@ -347,8 +347,15 @@ def test_a_blocked_bot_opts_the_chat_out_and_later_notices_skip_it(
         "from": {"id": int(chat), "is_bot": False, "first_name": "Kund"},
         "old_chat_member": {"status": "member"}, "new_chat_member": {"status": "kicked"}}}
     assert _update(client, telegram, blocked).get_json() == {"ok": True}
-    assert _subscription(app, "telegram", chat) == "opted_out"
+    assert _subscription(app, "telegram", chat) == "blocked"
     assert chat not in _planned(app, "telegram")
+    with app.app_context(), db.transaction() as s:
+        person = s.scalar(select(Subscription.subscriber_id).where(Subscription.address == chat))
+        others = set(s.scalars(select(Subscription.status).where(
+            Subscription.subscriber_id == person, Subscription.channel != "telegram")))
+        reason = s.scalar(select(Subscription.status_reason).where(Subscription.address == chat))
+    assert others == {"active"}  # not opted out of everything
+    assert reason == "blocked the Telegram bot"
 
 
 def test_telegram_status_stop_and_start_are_answered_through_the_bot(
@@ -362,9 +369,11 @@ def test_telegram_status_stop_and_start_are_answered_through_the_bot(
 
     _update(client, telegram, _message(11, chat, "/start"))
     _update(client, telegram, _message(12, chat, "/stop@notifier_sandbox_bot"))
-    replies = [m["body"] for m in sandbox.messages(channel="telegram", to=chat)]
-    assert "/status" in replies[1]
-    assert "Solvik Energi AB" in replies[2]
+    replies = sandbox.messages(channel="telegram", to=chat)
+    assert "/status" in replies[1]["body"]
+    assert [b["text"] for b in replies[1]["meta"]["reply_markup"]["inline_keyboard"][0]] == [
+        "Svenska", "English"]
+    assert "Solvik Energi AB" in replies[2]["body"]
     assert _subscription(app, "telegram", chat) == "opted_out"
 
 

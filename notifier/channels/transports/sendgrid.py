@@ -28,10 +28,19 @@ def mail_send(batch: Sequence[Message], sender: str) -> dict[str, Any]:
     content = [{"type": "text/plain", "value": first.text}]
     if first.html:
         content.append({"type": "text/html", "value": first.html})
-    # custom_args come back in every event, so a receipt finds its delivery.
-    return {"personalizations": [{"to": [{"email": m.address}], "custom_args": {
-                "delivery_id": str(m.delivery_id), "language": m.language}} for m in batch],
+    return {"personalizations": [_personalization(m) for m in batch],
             "from": {"email": sender}, "subject": first.subject or "", "content": content}
+
+
+def _personalization(m: Message) -> dict[str, Any]:
+    """One recipient, with its one-click unsubscribe headers (RFC 8058) when it has a link."""
+    # custom_args come back in every event, so a receipt finds its delivery.
+    one: dict[str, Any] = {"to": [{"email": m.address}], "custom_args": {
+        "delivery_id": str(m.delivery_id), "language": m.language}}
+    if m.unsubscribe_url:
+        one["headers"] = {"List-Unsubscribe": f"<{m.unsubscribe_url}>",
+                          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return one
 
 
 class SendGridTransport:
