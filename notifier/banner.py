@@ -150,10 +150,10 @@ def document(s: Session) -> dict[str, Any]:
             banners.append(_entry(s, incident, notice))
     if not banners:
         # "Lines are back" next to "lines are down" only confuses: a new disruption wins.
-        incident = _resolved(s)
-        notice = _shown_notice(incident) if incident is not None else None
-        if incident is not None and notice is not None:
-            banners.append(_entry(s, incident, notice))
+        resolved = _resolved(s)
+        notice = _shown_notice(resolved) if resolved is not None else None
+        if resolved is not None and notice is not None:
+            banners.append(_entry(s, resolved, notice))
     return {"version": 1, "banners": banners}
 
 

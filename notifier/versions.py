@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -117,8 +118,22 @@ def approve(s: Session, version: TemplateVersion, approver: Actor, comment: str 
     version.state, version.approved_at = "approved", utcnow()
     version.approver_id = approver.id if isinstance(approver, User) else None
     version.comment = comment
+    version.sms_budget = sms_budget(s, version)
     audit.record(s, "template.approve", f"template:{version.template.key}",
                  who=who, version=version.number, comment=comment)
+
+
+def sms_budget(s: Session, version: TemplateVersion) -> int | None:
+    """Measure the longest SMS of a version (every optional field filled in), in segments."""
+    from . import contacts, samples
+
+    organisation = (current_app.config["ORGANISATION"] if has_app_context()
+                    else library.DEFAULT_ORGANISATION)
+    try:
+        spec = library.parse_spec(version.content)
+        return samples.worst_sms_segments(spec, contacts.options(s), organisation)
+    except NotifierError:
+        return None  # the send preview measures it then
 
 
 def reject(s: Session, version: TemplateVersion, reviewer: Actor, comment: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
@@ -28,6 +27,7 @@ from .. import contacts, db, library, versions
 from ..errors import NotifierError
 from ..library.smsencoding import analyse
 from ..models import LANGUAGES, Template, TemplateVersion
+from ..samples import SAMPLE_CONTACTS, sample_values
 from .auth import require
 
 bp = Blueprint("editor", __name__, url_prefix="/templates")
@@ -37,17 +37,6 @@ PARTS = (("sms", "text"), ("email", "subject"), ("email", "text"), ("telegram", 
          ("banner", "headline"), ("banner", "body"))
 KIND_HEADINGS = {"initial": "First notices / Första meddelanden", "update": "Updates / Uppdateringar",
                  "all_clear": "All-clear / Klart", "maintenance": "Planned maintenance / Planerat arbete"}
-SAMPLES = {"text": "Sundsvall", "phone": "+46812345678", "time": "13:00",
-           "url": "https://solvikenergi.se/driftinfo", "email": "kundservice@solvikenergi.se"}
-# Used in the preview when the registry has no working contact channel to show.
-SAMPLE_CONTACTS = {
-    "sample-phone": library.ContactOption("sample-phone", "phone",
-                                          {"sv": "Växeln", "en": "Switchboard"}, "+46812345678", "up"),
-    "sample-chat": library.ContactOption("sample-chat", "chat", {"sv": "Chatt", "en": "Chat"},
-                                         "https://solvikenergi.se/chatt", "up"),
-}
-
-
 def _version(key: str, number: int, s: Session | None = None) -> TemplateVersion:
     found = (s or db.session()).scalar(select(TemplateVersion).join(Template).where(
         Template.key == key, TemplateVersion.number == number))
@@ -228,24 +217,6 @@ def form_data(form: MultiDict[str, str]) -> dict[str, Any]:
             "description": {lang: text(f"description-{lang}") for lang in LANGUAGES},
             "kind": form.get("kind", ""), "severity": form.get("severity", ""),
             "variables": variables, "content": content}
-
-
-def sample_values(spec: library.TemplateSpec,
-                  registry: Mapping[str, library.ContactOption]) -> dict[str, str | list[str]]:
-    """Return a realistic value for every variable, optional ones included (the longest case)."""
-    values: dict[str, str | list[str]] = {}
-    for var in spec.variables:
-        if var.default is not None:
-            values[var.name] = list(var.default) if isinstance(var.default, tuple) else var.default
-        elif var.type == "choice":
-            values[var.name] = var.options[0].value
-        elif var.type == "contacts":
-            values[var.name] = [k for k, o in registry.items() if o.state == "up"][:3]
-        elif var.type == "datetime":
-            values[var.name] = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d 02:00")
-        else:
-            values[var.name] = SAMPLES[var.type][:var.max_length or None]
-    return values
 
 
 # --------------------------------------------------------------------------- diff
