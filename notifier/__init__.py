@@ -12,7 +12,22 @@ from flask import Flask
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
     from . import banner, config, db, i18n, queues
-    from .web import auth, console, editor, public, status, webhooks
+    from .web import (
+        auditlog,
+        auth,
+        console,
+        contacts,
+        editor,
+        formatting,
+        inbox,
+        incidents,
+        language,
+        notices,
+        public,
+        status,
+        users,
+        webhooks,
+    )
 
     app = Flask(__name__, template_folder="pages")
     app.config.from_mapping(config.load())
@@ -30,8 +45,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     webhooks.init_app(app)
     app.register_blueprint(public.bp)
     app.wsgi_app = public.BannerFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
-    app.register_blueprint(console.bp)
-    app.register_blueprint(editor.bp)
+    formatting.init_app(app)
+    for blueprint in (console.bp, notices.bp, incidents.bp, contacts.bp, users.bp, auditlog.bp,
+                      inbox.bp, language.bp, editor.bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(status.bp)
     return app
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import contacts, library
+from . import audit, contacts, library
 from .models import BannerSnapshot, ContactChannel, Incident, Notice, utcnow
 
 log = logging.getLogger(__name__)
@@ -170,9 +170,21 @@ def publish(s: Session) -> bool:
         s.add(BannerSnapshot(id=1, body=body, etag=etag))
     else:
         snap.body, snap.etag, snap.updated_at = body, etag, utcnow()
+    _record(s, doc)
     s.flush()
     export(body)
     return True
+
+
+def _record(s: Session, doc: dict[str, Any]) -> None:
+    """Note in the audit log what the banner shows now; stamp notices shown the first time."""
+    shown = [(b["notice_id"], b["incident_id"]) for b in doc["banners"]]
+    audit.record(s, "banner.publish", "", who="banner", notices=[n for n, _ in shown],
+                 incidents=[i for _, i in shown])
+    ids = [n for n, _ in shown]
+    if ids:
+        s.execute(update(Notice).where(Notice.id.in_(ids), Notice.banner_published_at.is_(None))
+                  .values(banner_published_at=utcnow()))
 
 
 def script_version(script: bytes) -> str:

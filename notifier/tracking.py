@@ -79,9 +79,10 @@ def progress(s: Session, notice: Notice, rates: dict[str, float]) -> list[Channe
     """Return the progress of each delivery channel of a notice."""
     counts = dispatch.progress(s, notice.id)
     since = utcnow() - RATE_WINDOW
-    recent = dict(s.execute(select(Delivery.channel, func.count())
-                            .where(Delivery.notice_id == notice.id, Delivery.sent_at >= since)
-                            .group_by(Delivery.channel)).tuples().all())
+    recent = {str(ch): int(n) for ch, n in s.execute(
+        select(Delivery.channel, func.count())
+        .where(Delivery.notice_id == notice.id, Delivery.sent_at >= since)
+        .group_by(Delivery.channel))}
     result = []
     for channel in sorted(counts, key=lambda c: CHANNELS.index(c) if c in CHANNELS else 9):
         per = counts[channel]
