@@ -200,3 +200,21 @@ def export_dir(s: Session, folder: Path) -> list[Path]:
         path.write_text(yaml.safe_dump(version.content, allow_unicode=True, sort_keys=False))
         written.append(path)
     return written
+
+
+def create(s: Session, key: str, source_key: str, author: User) -> TemplateVersion:
+    """Write a new template under its own key, as a draft copy of another template's wording."""
+    if s.scalar(select(Template).where(Template.key == key)) is not None:
+        raise ApprovalError(f"A template {key!r} exists already: choose another key, or edit "
+                            "that template.")
+    source = s.scalar(select(Template).where(Template.key == source_key))
+    if source is None or not source.versions:
+        raise ApprovalError("Choose the template to start from.")
+    latest = next((v for v in reversed(source.versions) if v.state == "approved"),
+                  source.versions[-1])
+    spec = library.parse_spec({**latest.content, "key": key}, source=key)
+    version = _add_draft(s, spec, f"user:{author.email}", author.id, "template.create",
+                         based_on=source_key)
+    if version is None:  # unreachable: a new key has no versions to match
+        raise ApprovalError(f"Template {key!r} could not be created.")
+    return version

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from . import contacts, database, notices, processes, subscribers, templates, users
+from . import contacts, database, notices, processes, reports, subscribers, templates, users
 
 
 @click.group(help="notifier: crisis notices by SMS, email, Telegram and a website banner.")
@@ -17,5 +17,5 @@ def main() -> None:
 for command in (processes.up, processes.web, processes.worker, processes.sandbox,
                 database.db, users.users, templates.templates, contacts.contacts,
                 subscribers.subscribers, notices.send, notices.status, notices.pause,
-                notices.resume, notices.cancel, notices.reroute):
+                notices.resume, notices.cancel, notices.reroute, reports.report):
     main.add_command(command)

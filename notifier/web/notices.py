@@ -39,7 +39,7 @@ def progress_words(p: tracking.ChannelProgress) -> str:
     words = ngettext("%(num)d left of %(total)s", "%(num)d left of %(total)s", p.open,
                      total=p.total)
     if p.rate:
-        words += " · " + _("%(rate)s per second", rate=f"{p.rate:.1f}")
+        words += " · " + _("%(rate)s per second", rate=round(p.rate, 1))
     if p.seconds_left:
         words += " · " + _("%(time)s to go", time=duration(p.seconds_left))
     return words

@@ -34,7 +34,7 @@ def _link(user: User) -> str:
 
 def _list(link: tuple[User, str] | None = None, status: int = 200) -> tuple[str, int]:
     users = db.session().scalars(select(User).order_by(User.active.desc(), User.email)).all()
-    return render_template("users.html", users=users, roles=[r.value for r in Role], link=link,
+    return render_template("users_admin.html", users=users, roles=[r.value for r in Role], link=link,
                            days=administration.LINK_DAYS), status
 
 
