@@ -136,10 +136,11 @@ def over_budget(preview: Preview, allowed: int) -> list[str]:
         drop = _droppable(preview, lang, allowed)
         language = vocabulary.name(vocabulary.LANGUAGE, lang)
         if drop:
+            fields = _(" or ").join(f"“{name}”" for name in drop)
             out.append(_("The %(language)s SMS is %(n)s segments, more than the %(allowed)s the "
                          "approved template allows (each segment is paid for). Leave out "
-                         "“%(field)s” (optional) to bring it within %(allowed)s.",
-                         language=language, n=info.segments, allowed=allowed, field=drop[0]))
+                         "%(fields)s (optional) to bring it within %(allowed)s.",
+                         language=language, n=info.segments, allowed=allowed, fields=fields))
         else:
             out.append(_("The %(language)s SMS is %(n)s segments, more than the %(allowed)s the "
                          "approved template allows (each segment is paid for): shorten the text "

@@ -240,7 +240,13 @@ def resend(s: Session, notice_id: int, to_channel: str, who: str) -> int:
         raise ResendError(f"Notice {notice_id} is {notice.state}: a later notice or a "
                           "cancellation replaced it, so it is not sent again.")
     ids = list(s.scalars(_missed_ids(notice_id, to_channel)))
-    created = control.reroute(s, notice, ids, to_channel) if ids else 0
+    # Counted here: reroute counts every delivery made from these ids, earlier ones too.
+    on_channel = select(func.count()).select_from(Delivery).where(
+        Delivery.notice_id == notice_id, Delivery.channel == to_channel)
+    before = int(s.scalar(on_channel) or 0)
+    if ids:
+        control.reroute(s, notice, ids, to_channel)
+    created = int(s.scalar(on_channel) or 0) - before
     if created:
         # A finished notice is sending again until these deliveries are done.
         s.execute(update(Notice).where(Notice.id == notice_id, Notice.state == "completed")

@@ -31,6 +31,18 @@ def _messages(channel: str) -> tuple[list[dict[str, Any]], str | None]:
     return messages, error
 
 
+def _needles(text: str) -> set[str]:
+    """Return what to look for in addresses: as typed, and a Swedish number as E.164 too."""
+    typed = text.strip().lower()
+    if not typed:
+        return set()
+    compact = "".join(c for c in typed if c not in " -")
+    found = {typed, compact}
+    if compact.startswith("0") and not compact.startswith("00") and compact[1:].isdigit():
+        found.add("+46" + compact[1:])
+    return found
+
+
 def _when(iso: str) -> str:
     try:
         return clock.local(datetime.fromisoformat(iso), seconds=True)
@@ -53,12 +65,12 @@ def index() -> str:
     """Show the messages per recipient, newest recipients first, filtered and paged."""
     channel = request.args.get("channel", "")
     channel = channel if channel in CHANNELS else ""
-    who = request.args.get("to", "").strip().lower()
+    needles = _needles(request.args.get("to", ""))
     messages, error = _messages(channel)
     by_recipient: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for m in reversed(messages):
         key = (m.get("channel", "?"), m.get("to", "?"))
-        if who and who not in key[1].lower():
+        if needles and not any(n in key[1].lower().replace(" ", "") for n in needles):
             continue
         by_recipient.setdefault(key, []).append({**m, "when": _when(m.get("time", ""))})
     recipients = list(by_recipient.items())

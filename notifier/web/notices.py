@@ -175,8 +175,9 @@ def resend(notice_id: int) -> Any:
         flash(ngettext("%(num)d person who did not get it gets it by %(channel)s now.",
                        "%(num)d people who did not get it get it by %(channel)s now.", created,
                        channel=vocabulary.name(vocabulary.CHANNEL, target)) if created else
-              _("Nobody who missed it has a %(channel)s subscription without having had it "
-                "there already.", channel=vocabulary.name(vocabulary.CHANNEL, target)),
+              _("Nobody who missed it can get it by %(channel)s: they have no subscription "
+                "there, or had it there already.",
+                channel=vocabulary.name(vocabulary.CHANNEL, target)),
               "ok" if created else "warn")
     except NotifierError as exc:
         flash(str(exc), "error")

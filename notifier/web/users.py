@@ -32,8 +32,10 @@ def _link(user: User) -> str:
     return url_for("users.welcome", token=token, _external=True)
 
 
-def _list(link: tuple[User, str] | None = None, status: int = 200) -> tuple[str, int]:
-    users = db.session().scalars(select(User).order_by(User.active.desc(), User.email)).all()
+def _list(link: tuple[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    s = db.session()
+    s.commit()  # end the read snapshot taken before this request wrote: show what it wrote
+    users = s.scalars(select(User).order_by(User.active.desc(), User.email)).all()
     return render_template("users_admin.html", users=users, roles=[r.value for r in Role], link=link,
                            days=administration.LINK_DAYS), status
 
@@ -60,7 +62,7 @@ def invite() -> Any:
         flash(str(exc), "error")
         return _list(status=422)
     flash(_("%(email)s is invited. Send them the link below.", email=email), "ok")
-    return _list((db.session().scalar(select(User).where(User.email == email)), link))  # type: ignore[arg-type]
+    return _list((email, link))
 
 
 @bp.post("/users/<int:user_id>/<any(role, deactivate, reactivate, reset):action>")
@@ -83,7 +85,7 @@ def change(user_id: int, action: str) -> Any:
     if action == "reset":
         flash(_("The old password of %(email)s no longer works. Send them the link below.",
                 email=email), "ok")
-        return _list((db.session().get(User, user_id), link))  # type: ignore[arg-type]
+        return _list((email, link))
     flash(_("Saved: %(email)s.", email=email), "ok")
     return redirect(url_for("users.index"))
 
