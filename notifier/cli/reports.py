@@ -31,7 +31,8 @@ def report(incident_id: int, fmt: str, output: Path | None, recipients: bool, la
 
     a = app()
     with a.test_request_context(f"/?lang={lang}"):
-        built = reports.build(database.session(), incident_id)
+        with database.transaction() as s:  # recounting the totals writes
+            built = reports.build(s, incident_id)
         text = (render_report(built, standalone=True) if fmt == "html"
                 else csvout.rows_to_text(reports.header(), reports.rows(built)))
         _write(text, output)

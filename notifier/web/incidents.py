@@ -45,7 +45,13 @@ def render_report(report: reports.Report, standalone: bool = False) -> str:
 @require("view")
 def report(incident_id: int) -> str:
     """Show the incident report for the continuity review."""
-    return render_report(reports.build(db.session(), _incident(incident_id).id))
+    return render_report(_build(_incident(incident_id).id))
+
+
+def _build(incident_id: int) -> reports.Report:
+    # Recounting the totals writes: a short transaction of its own, not the page's read session.
+    with db.transaction() as s:
+        return reports.build(s, incident_id)
 
 
 def _csv(name: str, header: list[str], rows: Iterable[Sequence[object]]) -> Response:
@@ -58,7 +64,7 @@ def _csv(name: str, header: list[str], rows: Iterable[Sequence[object]]) -> Resp
 @require("view")
 def report_csv(incident_id: int) -> Response:
     """Download the report: one row per notice x delivery channel."""
-    built = reports.build(db.session(), _incident(incident_id).id)
+    built = _build(_incident(incident_id).id)
     return _csv(f"incident-{incident_id}-report.csv", reports.header(), reports.rows(built))
 
 
