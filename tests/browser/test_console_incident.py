@@ -214,7 +214,8 @@ def test_an_incident_from_first_notice_to_all_clear(
     # Anna's SMS comes back undelivered: she gets the notice by email instead.
     wait_until(lambda: page.goto(notice_url) and words["unknown"] in page.content(), timeout=60,
                what="the undelivered receipt")
-    _visit(page, size, "notice" if shot else "")
+    _visit(page, size, "notice" if shot else "phone-notice-sv" if SHOTS and size == "phone"
+           and lang == "sv" else "")
     expect(page.locator("table.missed")).to_contain_text("Anna Lindqvist")
     page.select_option("#resend-to", "email")
     page.get_by_role("button", name=words["again"], exact=True).click()
