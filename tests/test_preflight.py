@@ -143,3 +143,49 @@ def test_send_dry_run_prints_the_preview_and_sends_nothing(
         from notifier.models import Notice
 
         assert db.session().scalar(select(Notice.id)) is None
+
+
+def test_an_empty_required_field_and_a_drill_without_segment_are_said_in_swedish(
+        client: FlaskClient, auth: AuthActions, demo: Any) -> None:
+    auth.login("operator@solvik.example")
+    sv = {"Accept-Language": "sv"}
+    page = client.get(SEND, headers=sv).get_data(as_text=True)
+    empty = client.post(SEND, headers=sv, data={"csrf_token": _token(page), "channels": ["sms"],
+                                                "action": "preview"})
+    assert empty.status_code == 422
+    assert "”Kontaktvägar som fungerar” är obligatoriskt: fyll i det." in empty.get_data(
+        as_text=True)
+    drill = client.post(SEND, headers=sv, data={"csrf_token": _token(page), "channels": ["sms"],
+                                                "var-contacts": ["vaxel"], "drill": "1",
+                                                "var-eta": "12:34", "action": "preview"})
+    text = drill.get_data(as_text=True)
+    assert drill.status_code == 422 and "En övning går till en testgrupp" in text
+    assert 'value="12:34"' in text  # what was typed is kept
+
+
+def test_the_shipped_templates_name_the_configured_company(
+        app: Flask, demo: Any) -> None:
+    app.config["ORGANISATION"] = "Nordvind Tele AB"
+    preview = _prepare(app, {"contacts": ["vaxel"]}, channels=["sms", "email"])
+    assert preview.rendered["sv"]["sms"].text.startswith("Nordvind Tele AB: ")
+    assert preview.rendered["en"]["email"].text.rstrip().endswith("Customer service, Nordvind Tele AB")
+    assert "Solvik" not in preview.rendered["sv"]["sms"].text
+
+
+def test_an_editor_writes_a_new_template_that_waits_for_approval(
+        app: Flask, client: FlaskClient, auth: AuthActions, demo: Any) -> None:
+    auth.login("editor@solvik.example")
+    form = client.get("/templates/new").get_data(as_text=True)
+    taken = client.post("/templates/new", data={"csrf_token": _token(form),
+                                                "key": "phone-lines-down",
+                                                "source": "phone-lines-down"})
+    assert taken.status_code == 422 and "exists already" in taken.get_data(as_text=True)
+    made = client.post("/templates/new", data={"csrf_token": _token(form), "key": "storm-outage",
+                                               "source": "phone-lines-down"})
+    assert made.status_code == 302 and made.headers["Location"] == "/templates/storm-outage/1/edit"
+    auth.logout()
+    auth.login("approver@solvik.example")
+    listing = client.get("/templates").get_data(as_text=True)
+    waiting = listing[listing.index("Waiting for approval"):listing.index("</section>")]
+    assert "storm-outage v1" in waiting and "you can approve it" in waiting
+    assert "storm-outage v1" in client.get("/").get_data(as_text=True)

@@ -99,6 +99,15 @@ def choose() -> str:
                            follow_ups=FOLLOW_UPS)
 
 
+def _field_errors(key: str, errors: dict[str, str]) -> dict[str, str]:
+    """Say in the reader's language that a required field is empty (the commonest mistake)."""
+    spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
+    labels = {v.name: v.label.get(current_language(), v.label["en"]) for v in spec.variables}
+    return {name: (_("“%(field)s” is required: fill it in.", field=labels[name])
+                   if message.endswith("is required; fill it in.") and name in labels
+                   else message) for name, message in errors.items()}
+
+
 def _form_request(key: str) -> dispatch.NoticeRequest:
     form = request.form
     spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
@@ -175,9 +184,12 @@ def send(key: str) -> Any:
         if request.method == "GET":
             return _form_page(key, _defaults(key), {})
         req = _form_request(key)
+        if req.drill and not req.segments:
+            raise dispatch.DispatchError(_("A drill goes to a test segment: tick one under "
+                                           "Segments (for example staff)."))
         preview = dispatch.prepare(db.session(), req)
     except library.VariablesError as exc:
-        return _form_page(key, req, dict(exc.errors), status=422)
+        return _form_page(key, req, _field_errors(key, exc.errors), status=422)
     except NotifierError as exc:
         flash(str(exc), "error")
         if request.method == "GET" or req is None:
