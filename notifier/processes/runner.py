@@ -149,6 +149,7 @@ def _seed_demo(cfg: dict[str, object]) -> str | None:
 def run() -> None:
     """Start Valkey, migrate, seed the demo, start the processes and supervise them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list buries what matters
     cfg = config.load()
     instance = Path(str(cfg["INSTANCE_DIR"]))
     instance.mkdir(parents=True, exist_ok=True)
