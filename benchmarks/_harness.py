@@ -453,7 +453,7 @@ class Bench:
     def confirm(self, channels: Sequence[str] = ("sms", "email", "telegram"),
                 enqueue: bool = True) -> dict[str, Any]:
         """Confirm a notice and enqueue its jobs; return the notice id and timings."""
-        from notifier import db, dispatch
+        from notifier import db, dispatch, enqueueing
 
         req = dispatch.NoticeRequest(TEMPLATE, VALUES, list(channels))
         with self.app.app_context():
@@ -464,7 +464,7 @@ class Bench:
             jobs = 0
             if enqueue:
                 with db.transaction() as s:
-                    jobs = dispatch.enqueue(s, notice)
+                    jobs = enqueueing.enqueue(s, notice)
             t2 = time.perf_counter()
         return {"notice_id": notice.id, "confirm_s": t1 - t0, "enqueue_s": t2 - t1,
                 "jobs": jobs, "t0_wall": time.time() - (time.perf_counter() - t0)}
@@ -497,10 +497,10 @@ class Bench:
         params = {"channel": channel} if channel else {}
         return list(self.sandbox_get("/sandbox/messages", **params)["messages"])
 
-    def sandbox_post(self, path: str, body: Any) -> Any:
+    def sandbox_post(self, path: str, body: Any, method: str = "POST") -> Any:
         import httpx
 
-        return httpx.post(self.sandbox_url + path, json=body, timeout=30).json()
+        return httpx.request(method, self.sandbox_url + path, json=body, timeout=30).json()
 
     def sandbox_reset(self) -> None:
         import httpx

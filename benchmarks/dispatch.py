@@ -110,7 +110,7 @@ def engine_cost(database_url: str | None, sizes: dict[str, int],
                 profile: str | None) -> list[list[str]]:
     from sqlalchemy import select
 
-    from notifier import db, dispatch
+    from notifier import db, enqueueing
     from notifier.models import Delivery
     from workers import delivery
 
@@ -126,8 +126,8 @@ def engine_cost(database_url: str | None, sizes: dict[str, int],
                 with bench.app.app_context():
                     ids = list(db.session().scalars(select(Delivery.id).where(
                         Delivery.notice_id == r["notice_id"]).order_by(Delivery.id)))
-                    size = dispatch.batch_size(channel, bench.app.config["RATES"][channel])
-                    ranges = dispatch.id_ranges(ids, size)
+                    size = enqueueing.batch_size(channel, bench.app.config["RATES"][channel])
+                    ranges = enqueueing.id_ranges(ids, size)
                     db.session().close()
                 _Timed.cpu = _Timed.wall = 0.0
                 prof = None

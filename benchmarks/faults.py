@@ -1,4 +1,13 @@
-"""A fault run: providers failing 20% of calls, and workers killed with -9 during the notice.
+"""Fault runs: nothing accepted is lost, nobody is given up on while providers recover.
+
+Three scenarios (--scenario):
+
+- kill (default): providers failing 20% of calls, and workers killed with -9 during the notice;
+- half: 300 recipients, every provider failing half of its calls (5xx), no kills;
+- outage: 300 recipients, the SMS provider answering every call with a 5xx for --outage seconds
+  (default 180), then recovering.
+
+The kill scenario:
 
 10,000 subscriptions spread over SMS, email and Telegram. Every simulator fails about 20% of
 calls: three sandbox faults per channel (HTTP 5xx; 429 with Retry-After 1; a timeout -- the
@@ -10,10 +19,13 @@ received:
 
 - lost: a delivery recorded as sent (or still open) that nobody received, or a planned
   recipient with nothing received and no permanent failure recorded -- must be 0;
-- failed: deliveries that used up their attempts (recorded as failed, with the reason);
+- failed: deliveries given up on (recorded as failed, with the reason) -- must be 0 when the
+  providers recover before the delivery deadline;
 - duplicates: recipients who received the notice more than once.
 
     python benchmarks/faults.py                 # SQLite, about a minute
+    python benchmarks/faults.py --scenario half --size 300
+    python benchmarks/faults.py --scenario outage --size 300 --outage 180
     python benchmarks/faults.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 from __future__ import annotations
@@ -28,7 +40,8 @@ import time
 
 import _harness as h
 
-CHANNELS = ("sms", "email", "telegram")
+from notifier.channels import SUBSCRIPTION_CHANNELS as CHANNELS
+
 PER_FAULT = 0.072
 
 
@@ -42,26 +55,26 @@ def main() -> int:
     p.add_argument("--reconcile-every", default="1")
     p.add_argument("--timeout-seconds", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scenario", choices=("kill", "half", "outage"), default="kill")
+    p.add_argument("--outage", type=float, default=180.0, help="seconds of SMS 5xx (outage)")
     args = p.parse_args()
+    if args.scenario != "kill":
+        args.kills = 0
     env = {"NOTIFIER_LEASE_SECONDS": args.lease, "NOTIFIER_RECONCILE_EVERY": args.reconcile_every,
            "NOTIFIER_SMS_RATE": "300", "NOTIFIER_EMAIL_RATE": "2000",
            "NOTIFIER_TELEGRAM_RATE": "300"}
     rng = random.Random(args.seed)
     h.print_machine()
-    print(f"faults: {args.size:,} subscriptions over {', '.join(CHANNELS)}; faults on ~20% of "
-          f"calls; {args.kills} kills every {args.kill_every:g} s; lease {args.lease} s, "
+    what = {"kill": f"faults on ~20% of calls; {args.kills} kills every {args.kill_every:g} s",
+            "half": "every provider fails half of its calls (5xx)",
+            "outage": f"the SMS provider answers 5xx for {args.outage:g} s"}[args.scenario]
+    print(f"faults ({args.scenario}): {args.size:,} subscriptions over {', '.join(CHANNELS)}; "
+          f"{what}; lease {args.lease} s, "
           f"reconcile every {args.reconcile_every} s; rates {env['NOTIFIER_SMS_RATE']}/"
           f"{env['NOTIFIER_EMAIL_RATE']}/{env['NOTIFIER_TELEGRAM_RATE']} per s\n", flush=True)
     with h.deadline(900, "faults"), h.Bench(args.database_url, env=env) as bench:
         bench.audience(args.size, CHANNELS)
-        for ch in CHANNELS:
-            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "error_5xx",
-                                                   "rate": PER_FAULT})
-            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "rate_limit",
-                                                   "rate": PER_FAULT, "retry_after": 1})
-            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "timeout",
-                                                   "rate": PER_FAULT,
-                                                   "seconds": args.timeout_seconds})
+        _inject(bench, args)
         live = [bench.start_worker(), bench.start_worker()]
         bench.wait_workers_ready(2)
         r = bench.confirm(CHANNELS)
@@ -69,6 +82,10 @@ def main() -> int:
         kills = []
         from notifier import dispatch
 
+        if args.scenario == "outage":
+            time.sleep(args.outage)
+            bench.sandbox_post("/sandbox/faults", None, method="DELETE")
+            print(f"  the SMS provider recovers at {time.monotonic() - t0:.0f} s", flush=True)
         while len(kills) < args.kills:
             time.sleep(args.kill_every)
             if dispatch.is_finished(bench.progress(r["notice_id"])):
@@ -123,7 +140,25 @@ def main() -> int:
         print(h.table(["channel", "planned", "sent", "failed (gave up)", "lost",
                        "recipients with duplicates", "extra messages",
                        "provider calls faulted", "HTTP statuses at the sandbox"], table_rows))
-    return 0 if total_lost == 0 else 1
+        given_up = sum(1 for row in rows if row.status == "failed")
+    return 0 if total_lost == 0 and given_up == 0 else 1
+
+
+def _inject(bench: h.Bench, args: argparse.Namespace) -> None:
+    """Register the scenario's faults with the sandbox."""
+    for ch in CHANNELS:
+        if args.scenario == "half":
+            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "error_5xx", "rate": 0.5})
+        elif args.scenario == "outage" and ch == "sms":
+            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "error_5xx"})
+        elif args.scenario == "kill":
+            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "error_5xx",
+                                                   "rate": PER_FAULT})
+            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "rate_limit",
+                                                   "rate": PER_FAULT, "retry_after": 1})
+            bench.sandbox_post("/sandbox/faults", {"channel": ch, "kind": "timeout",
+                                                   "rate": PER_FAULT,
+                                                   "seconds": args.timeout_seconds})
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ import time
 
 import _harness as h
 
-CHANNELS = ("sms", "email", "telegram")
+from notifier.channels import SUBSCRIPTION_CHANNELS as CHANNELS
+
 WAIT = 30.0  # seconds to wait for the first message of each channel
 
 

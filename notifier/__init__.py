@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the web application: settings, database, queues, blueprints."""
-    from . import banner, config, db, i18n, queues
+    from . import banner, config, db, deliveries, i18n, queues
     from .web import (
         auditlog,
         auth,
@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         inbox,
         incidents,
         language,
+        limiter,
         notices,
         public,
         status,
@@ -38,8 +39,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_sdk_loggers()
     db.init_app(app)
+    deliveries.strict(app.extensions["notifier.engine"])
     i18n.init_app(app)
     queues.init_app(app)
+    limiter.init_app(app)
     auth.init_app(app)
     banner.init_app(app)
     webhooks.init_app(app)

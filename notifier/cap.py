@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .clock import ZONE
+from . import clock
 from .models import Notice
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -52,9 +52,7 @@ def identifier(public_url: str, notice_id: int) -> str:
 
 def cap_time(moment: datetime) -> str:
     """Format a time as CAP wants it: Swedish local time with an explicit offset, no Z."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZONE).isoformat(timespec="seconds")
+    return clock.to_local(moment).isoformat(timespec="seconds")
 
 
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:

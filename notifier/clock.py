@@ -52,6 +52,17 @@ def parse_local(text: str) -> datetime:
     except ValueError:
         raise TimeInputError(f"{text!r} is not a time: write YYYY-MM-DD HH:MM "
                              "(Swedish time).") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZONE)
-    return moment.astimezone(UTC)
+    return swedish(moment).astimezone(UTC)
+
+
+def swedish(moment: datetime) -> datetime:
+    """Return a naive wall-clock time as Swedish time (an aware one as it is), refusing the spring gap."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(ZONE)
+    local = moment.replace(tzinfo=ZONE)
+    # A wall-clock time that does not survive a round trip through UTC falls in the hour the
+    # clocks skip in spring: it never happens, so a notice set for it would go out at a guess.
+    if local.astimezone(UTC).astimezone(ZONE).replace(tzinfo=None) != moment:
+        raise TimeInputError(f"{moment:%Y-%m-%d %H:%M} does not exist in Swedish time (the "
+                             "clocks go forward); pick another time.")
+    return local

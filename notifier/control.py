@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from . import audit, db, dispatch
-from .deliveries import UNSENT, cancel_unsent
+from . import audit, db, deliveries, enqueueing
 from .errors import NotifierError
-from .models import CHANNELS, Delivery, DeliveryStatus, Notice, Subscription, utcnow
+from .models import SUBSCRIPTION_CHANNELS, Notice
 
 
 class ControlError(NotifierError):
@@ -47,7 +45,7 @@ def cancel(s: Session, notice_id: int, who: str) -> int:
     if notice.state not in ("sending", "paused", "scheduled"):
         raise ControlError(f"Notice {notice_id} is {notice.state}; there is nothing left to cancel.")
     notice.state = "cancelled"
-    count = cancel_unsent(s, [notice_id], "notice cancelled")
+    count = deliveries.cancel_unsent(s, [notice_id], "notice cancelled")
     audit.record(s, "notice.cancel", f"notice:{notice_id}", who=who, cancelled=count)
     return count
 
@@ -58,30 +56,11 @@ def reroute(s: Session, notice: Notice, delivery_ids: Any, to_channel: str) -> i
     Only subscribers with an active subscription on that channel get one, and never a second
     delivery of the same notice on one channel (the unique key and NOT EXISTS both hold).
     """
-    if to_channel not in CHANNELS:
+    if to_channel not in SUBSCRIPTION_CHANNELS:
         raise ControlError(f"Unknown delivery channel {to_channel!r}.")
     if to_channel not in notice.rendered.get("sv", {}):
         raise ControlError(f"Notice {notice.id} has no {to_channel} wording; it cannot go there.")
-    old, target, other = aliased(Subscription), aliased(Subscription), aliased(Delivery)
-    already = exists().where(other.notice_id == notice.id, other.channel == to_channel,
-                             other.address == target.address)
-    # One row per target address, even when two of its subscribers shared the old address.
-    source = (select(literal(notice.id), literal(to_channel), target.address,
-                     func.min(Delivery.language), func.min(target.id),
-                     literal(DeliveryStatus.QUEUED.value), func.min(Delivery.id))
-              .join(old, old.id == Delivery.subscription_id)
-              .join(target, and_(target.subscriber_id == old.subscriber_id,
-                                 target.channel == to_channel, target.status == "active"))
-              .where(Delivery.id.in_(delivery_ids), ~already)
-              .group_by(target.address))
-    s.execute(insert(Delivery).from_select(
-        ["notice_id", "channel", "address", "language", "subscription_id", "status",
-         "fallback_of"], source))
-    # Counted, not taken from the driver: PostgreSQL reports -1 for this INSERT ... SELECT.
-    created = aliased(Delivery)
-    return int(s.scalar(select(func.count()).select_from(created).where(
-        created.notice_id == notice.id, created.channel == to_channel,
-        created.fallback_of.in_(delivery_ids))) or 0)
+    return deliveries.add_on_channel(s, notice, delivery_ids, to_channel)
 
 
 def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str, who: str) -> tuple[int, int]:
@@ -92,17 +71,13 @@ def send_rest_by(s: Session, notice_id: int, from_channel: str, to_channel: str,
     notice = _notice(s, notice_id)
     if notice.state not in ("sending", "paused"):
         raise ControlError(f"Notice {notice_id} is {notice.state}; nothing is left to reroute.")
-    unsent = list(s.scalars(select(Delivery.id).where(
-        Delivery.notice_id == notice_id, Delivery.channel == from_channel,
-        Delivery.status.in_(UNSENT))))
+    unsent = deliveries.unsent_ids(s, notice_id, from_channel)
     if not unsent:
         return 0, 0
     created = reroute(s, notice, unsent, to_channel)
-    cancelled = db.rowcount(s.execute(update(Delivery).where(Delivery.id.in_(unsent),
-                                                            Delivery.status.in_(UNSENT))
-                              .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow(),
-                                      next_attempt_at=None,
-                                      error=f"sent by {to_channel} instead")))
+    # Those without an address on the other channel keep waiting for the first one.
+    cancelled = deliveries.cancel(s, deliveries.covered(s, unsent, to_channel),
+                                  f"sent by {to_channel} instead")
     audit.record(s, "notice.reroute", f"notice:{notice_id}", who=who, from_channel=from_channel,
                  to_channel=to_channel, cancelled=cancelled, created=created)
     return cancelled, created
@@ -118,7 +93,7 @@ def act(notice_id: int, action: str, who: str, source: str = "", target: str = "
         elif action == "reroute":
             cancelled, created = send_rest_by(s, notice_id, source, target, who)
             message = (f"{cancelled} unsent {source} deliveries cancelled; {created} go by {target} "
-                       "instead (people without a subscription there cannot be reached this way).")
+                       f"instead. Those with no {target} address stay on {source}.")
         elif action in ("pause", "resume"):
             (pause if action == "pause" else resume)(s, notice_id, who)
             message = f"Notice {notice_id} is {action}d."
@@ -126,6 +101,6 @@ def act(notice_id: int, action: str, who: str, source: str = "", target: str = "
             raise ControlError(f"Unknown action {action!r}.")
     if action in ("resume", "reroute"):
         with db.transaction() as s:
-            dispatch.enqueue_queued(s, _notice(s, notice_id))
+            enqueueing.enqueue_queued(s, _notice(s, notice_id))
     queues.publish_banner_soon()
     return message

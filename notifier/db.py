@@ -81,6 +81,11 @@ def transaction() -> Iterator[Session]:
         yield s
 
 
+def after_commit(s: Session, fn: Any) -> None:
+    """Run fn once the session's transaction has committed (e.g. enqueue jobs for new rows)."""
+    event.listen(s, "after_commit", lambda _s: fn(), once=True)
+
+
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:

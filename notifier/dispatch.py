@@ -7,32 +7,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audience, audit, contacts, db, idempotency, library
-from .deliveries import cancel_unsent
+from . import audience, audit, contacts, db, deliveries, idempotency, library, planner, retry
+from .enqueueing import enqueue
 from .errors import NotifierError
 from .models import (
-    CHANNELS,
     DELIVERY_CHANNELS,
-    OPEN_STATUSES,
-    Delivery,
-    DeliveryStatus,
+    SUBSCRIPTION_CHANNELS,
     Incident,
     Notice,
     Template,
     TemplateVersion,
-    aware,
     utcnow,
 )
-
-# A batch should finish well inside the job timeout (600 s) at the channel's rate.
-# Short batches keep workers free to take another channel's or notice's work; pause and cancel
-# act between chunks anyway.
-BATCH_SECONDS = 10
-MAX_BATCH = {"sms": 500, "email": 5000, "telegram": 500}
+from .progress import complete_finished, is_finished, progress, timestamps  # noqa: F401
 
 
 class DispatchError(NotifierError):
@@ -54,6 +45,8 @@ class NoticeRequest:
     incident_title: str = ""
     fallback: Mapping[str, str] = field(default_factory=dict)
     scheduled_at: datetime | None = None
+    # Minutes to keep retrying transient failures (None: NOTIFIER_DELIVERY_DEADLINE).
+    deadline_minutes: int | None = None
 
 
 @dataclass
@@ -116,10 +109,13 @@ def _check_request(s: Session, req: NoticeRequest) -> None:
     if req.scheduled_at is not None and req.scheduled_at < utcnow() - timedelta(minutes=5):
         raise DispatchError("The send time is in the past: leave it empty to send now, "
                             "or give a later time.")
+    if req.deadline_minutes is not None and not 1 <= req.deadline_minutes <= 24 * 60:
+        raise DispatchError("The delivery deadline is minutes after sending during which failing "
+                            "providers are retried: give 1 to 1440 (default 120).")
     for source, target in req.fallback.items():
-        if source not in req.channels or target not in CHANNELS or source == target:
+        if source not in req.channels or target not in SUBSCRIPTION_CHANNELS or source == target:
             raise DispatchError(f"Fallback {source}->{target}: both must be delivery channels "
-                                f"({', '.join(CHANNELS)}), the first one among those chosen.")
+                                f"({', '.join(SUBSCRIPTION_CHANNELS)}), the first one among those chosen.")
     if req.drill and "banner" in req.channels:
         raise DispatchError("A drill never appears on the public banner: leave the banner out.")
 
@@ -139,7 +135,7 @@ def prepare(s: Session, req: NoticeRequest) -> Preview:
     snapshot = {lang: {ch: m.to_dict() for ch, m in per.items()} for lang, per in rendered.items()}
     rendered = {lang: {ch: m for ch, m in per.items() if ch in req.channels}
                 for lang, per in rendered.items()}
-    counts = audience.counts(s, [c for c in req.channels if c in CHANNELS], req.segments)
+    counts = audience.counts(s, [c for c in req.channels if c in SUBSCRIPTION_CHANNELS], req.segments)
     warnings = [f"{lang}/{ch}: {w}" for lang, per in rendered.items()
                 for ch, m in per.items() for w in m.warnings]
     return Preview(req, version, spec, values, rendered, snapshot, counts, warnings)
@@ -156,7 +152,8 @@ def confirm(s: Session, req: NoticeRequest, who: str) -> Notice:
                     rendered=preview.snapshot,
                     channels=list(req.channels or ()), segments=list(req.segments or ()),
                     drill=req.drill, created_by=who, fallback=dict(req.fallback),
-                    scheduled_at=req.scheduled_at)
+                    scheduled_at=req.scheduled_at,
+                    deadline_minutes=req.deadline_minutes or current_app.config["DELIVERY_DEADLINE"])
     s.add(notice)
     s.flush()
     audit.record(s, "notice.confirm", f"notice:{notice.id}", who=who, template=req.template_key,
@@ -225,7 +222,8 @@ def _confirm_once(s: Session, req: NoticeRequest, who: str, key: idempotency.Key
 def start(s: Session, notice: Notice, who: str) -> int:
     """Plan the deliveries of a notice and supersede earlier ones; return how many were planned."""
     notice.state = "sending"
-    planned = plan(s, notice)
+    notice.deadline_at = retry.deadline(utcnow(), notice.deadline_minutes)
+    planned = planner.plan_first(s, notice)
     superseded = supersede(s, notice)
     if notice.kind == "all_clear":
         notice.incident.state, notice.incident.closed_at = "closed", utcnow()
@@ -273,126 +271,12 @@ def _incident(s: Session, req: NoticeRequest, preview: Preview, who: str) -> Inc
     return incident
 
 
-def plan(s: Session, notice: Notice) -> int:
-    """Create one delivery per (delivery channel, normalised address), set-based in SQL."""
-    channels = [c for c in notice.channels if c in CHANNELS]
-    if not channels:
-        return 0
-    sel = audience.selection(channels, notice.segments).subquery()
-    source = select(literal(notice.id), sel.c.channel, sel.c.address, sel.c[2], sel.c[3],
-                    literal(DeliveryStatus.QUEUED.value))
-    s.execute(insert(Delivery).from_select(
-        ["notice_id", "channel", "address", "language", "subscription_id", "status"], source))
-    # Counted, not taken from the driver: PostgreSQL reports -1 for this INSERT ... SELECT.
-    return int(s.scalar(select(func.count()).select_from(Delivery)
-                        .where(Delivery.notice_id == notice.id)) or 0)
-
-
 def supersede(s: Session, notice: Notice) -> int:
     """Cancel what is still unsent of earlier notices of the same incident."""
     earlier = select(Notice.id).where(Notice.incident_id == notice.incident_id,
                                       Notice.id < notice.id)
-    cancelled = cancel_unsent(s, earlier, "superseded by a later notice")
+    cancelled = deliveries.cancel_unsent(s, earlier, "superseded by a later notice")
     s.execute(update(Notice).where(Notice.id.in_(earlier),
                                    Notice.state.in_(("sending", "paused", "scheduled")))
               .values(state="superseded"))
     return cancelled
-
-
-def batch_size(channel: str, rate: float) -> int:
-    """Size a batch so it finishes well inside the job timeout at the channel's rate."""
-    return max(1, min(MAX_BATCH[channel], int(rate * BATCH_SECONDS)))
-
-
-def id_ranges(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
-    """Cut sorted delivery ids into (first, last) ranges of at most size ids."""
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
-
-
-PLANNED = "notifier:planned"  # members "notice:channel" whose queued deliveries have jobs
-
-
-def enqueue_ids(notice_id: int, channel: str, ids: Sequence[int]) -> int:
-    """Enqueue batch jobs covering the delivery ids; mark the pair planned first."""
-    from . import queues
-
-    if not ids:
-        return 0
-    queues.redis().sadd(PLANNED, f"{notice_id}:{channel}")
-    q = queues.queue(channel)
-    ranges = id_ranges(ids, batch_size(channel, current_app.config["RATES"][channel]))
-    for first, last in ranges:
-        q.enqueue(queues.DELIVER_BATCH, notice_id, channel, first, last,
-                  description=f"notice {notice_id} {channel} {first}-{last}")
-    return len(ranges)
-
-
-def enqueue(s: Session, notice: Notice) -> int:
-    """Put batch jobs for the notice's queued deliveries and the banner on the queues."""
-    from . import queues
-
-    jobs = enqueue_queued(s, notice)
-    if notice.state == "scheduled" and notice.scheduled_at is not None:
-        # RQ's scheduler starts it on time; the reconciler starts it too if Redis lost the job.
-        queues.queue("control").enqueue_at(notice.scheduled_at, queues.START_SCHEDULED)
-        return 0
-    queues.publish_banner_soon()
-    return jobs
-
-
-def enqueue_queued(s: Session, notice: Notice) -> int:
-    """Enqueue jobs for every queued delivery of a notice (after resume or reroute)."""
-    jobs = 0
-    # Fastest channels first: an email batch should not wait behind a rate-bound SMS batch.
-    rates = current_app.config["RATES"]
-    for channel in sorted(CHANNELS, key=lambda c: -rates[c]):
-        ids = list(s.scalars(select(Delivery.id).where(
-            Delivery.notice_id == notice.id, Delivery.channel == channel,
-            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
-        jobs += enqueue_ids(notice.id, channel, ids)
-    return jobs
-
-
-def progress(s: Session, notice_id: int) -> dict[str, dict[str, int]]:
-    """Count deliveries per delivery channel and status."""
-    from sqlalchemy import func
-
-    rows = s.execute(select(Delivery.channel, Delivery.status, func.count())
-                     .where(Delivery.notice_id == notice_id)
-                     .group_by(Delivery.channel, Delivery.status))
-    result: dict[str, dict[str, int]] = {}
-    for channel, status, n in rows:
-        result.setdefault(channel, {})[status] = n
-    return result
-
-
-def complete_finished(s: Session, notice_id: int | None = None) -> int:
-    """Mark notices with nothing left queued, sending or waiting as completed."""
-    pending = (select(Delivery.id).where(Delivery.notice_id == Notice.id,
-                                         Delivery.status.in_([st.value for st in OPEN_STATUSES]))
-               .exists())
-    stmt = update(Notice).where(Notice.state == "sending", ~pending)
-    if notice_id is not None:
-        stmt = stmt.where(Notice.id == notice_id)
-    done = db.rowcount(s.execute(stmt.values(state="completed")))
-    # A drill's incident closes once its notices are done, so drills do not pile up as "open".
-    busy = select(Notice.id).where(Notice.incident_id == Incident.id,
-                                   Notice.state.in_(("sending", "paused", "scheduled"))).exists()
-    s.execute(update(Incident).where(Incident.drill.is_(True), Incident.state == "open", ~busy)
-              .values(state="closed", closed_at=utcnow()))
-    return done
-
-
-def is_finished(counts: Mapping[str, Mapping[str, int]]) -> bool:
-    """Tell whether nothing is left queued, sending or waiting for a retry."""
-    open_ = {s.value for s in OPEN_STATUSES}
-    return not any(n for per in counts.values() for st, n in per.items() if st in open_)
-
-
-def timestamps(s: Session, notice_id: int) -> tuple[datetime | None, datetime | None]:
-    """Return the first and last send time of a notice."""
-    from sqlalchemy import func
-
-    row = s.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))
-                    .where(Delivery.notice_id == notice_id)).one()
-    return aware(row[0]), aware(row[1])

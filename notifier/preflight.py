@@ -18,7 +18,7 @@ from . import clock, contacts, library, samples, vocabulary
 from .dispatch import Preview
 from .i18n import gettext as _
 from .library.smsencoding import is_gsm
-from .models import CHANNELS
+from .models import SUBSCRIPTION_CHANNELS as CHANNELS
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ JOB_TIMEOUT = 600
 DELIVER_BATCH = "workers.jobs.deliver_batch"
 PUBLISH_BANNER = "workers.jobs.publish_banner"
 START_SCHEDULED = "workers.jobs.start_scheduled"
+PLAN_NOTICE = "workers.jobs.plan_notice"
 
 
 def connect(url: str) -> Redis:

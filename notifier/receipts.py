@@ -6,39 +6,23 @@ in `webhook_event` in the same transaction, so a replayed or retried callback ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import db
-from .models import Delivery, DeliveryStatus, Subscriber, Subscription, WebhookEvent, utcnow
+from . import db, deliveries
+from .deliveries import Receipt
+from .models import Delivery, DeliveryStatus, Notice, Subscriber, Subscription, WebhookEvent, utcnow
+
+__all__ = ["Receipt", "apply_receipt", "find", "language_of", "mark_address", "once"]
 
 T = TypeVar("T")
 
-# A receipt may overtake the worker's own record of the send (it is written once per chunk),
-# so receipts also leave `sending`; they never leave an end state.
-RECEIPT_FROM = (DeliveryStatus.SENDING.value, DeliveryStatus.SENT.value)
 # What a subscription may still become: opted out is the customer's word and overrides a bounce;
 # a bounce never overrides an opt-out.
 LEAVES = {"opted_out": ("active", "bounced"), "bounced": ("active",)}
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What a provider says about one message it was given."""
-
-    channel: str
-    status: DeliveryStatus  # SENT, DELIVERED or UNDELIVERED
-    provider_id: str
-    delivery_id: int | None = None
-    address: str | None = None  # cross-check for deliveries matched by id
-    error_code: str | None = None
-    error: str | None = None
-    # SendGrid's event ids only share a prefix with what the worker stored: match on id and address.
-    check_provider_id: bool = True
 
 
 def once(provider: str, event_id: str, apply: Callable[[Session], T]) -> T | None:
@@ -51,40 +35,35 @@ def once(provider: str, event_id: str, apply: Callable[[Session], T]) -> T | Non
         return None
 
 
-def _match(r: Receipt) -> ColumnElement[bool]:
-    if r.delivery_id is None:
-        return and_(Delivery.channel == r.channel, Delivery.provider_id == r.provider_id)
-    cond = and_(Delivery.id == r.delivery_id, Delivery.channel == r.channel)
-    if r.check_provider_id:
-        cond = and_(cond, or_(Delivery.provider_id.is_(None),
-                              Delivery.provider_id == r.provider_id))
-    if r.address:
-        cond = and_(cond, func.lower(Delivery.address) == r.address.lower())
-    return cond
-
-
 def apply_receipt(s: Session, r: Receipt) -> int | None:
-    """Move the matching delivery forward; return its id, or None when nothing moved."""
-    now = utcnow()
-    values: dict[str, object] = {
-        "status": r.status.value, "updated_at": now, "lease_until": None,
-        "provider_id": func.coalesce(Delivery.provider_id, r.provider_id),
-        "sent_at": func.coalesce(Delivery.sent_at, now)}
-    leaves: tuple[str, ...] = RECEIPT_FROM
-    if r.status is DeliveryStatus.SENT:
-        leaves = (DeliveryStatus.SENDING.value,)
-    elif r.status is DeliveryStatus.DELIVERED:
-        values["delivered_at"] = now
-    else:
-        values.update(error_code=r.error_code, error=(r.error or "")[:300] or None)
-    row = s.execute(update(Delivery).where(_match(r), Delivery.status.in_(leaves))
-                    .values(**values).returning(Delivery.id)).first()
-    return None if row is None else int(row[0])
+    """Move the matching delivery forward; return its id, or None when nothing moved.
+
+    An undelivered message goes by the notice's fallback channel, if it has one (queued in the
+    same transaction, enqueued once it commits).
+    """
+    moved = deliveries.receive(s, r)
+    if moved is not None and r.status is DeliveryStatus.UNDELIVERED:
+        _fall_back(s, moved)
+    return moved
+
+
+def _fall_back(s: Session, delivery_id: int) -> None:
+    from . import enqueueing
+
+    d = s.get(Delivery, delivery_id)
+    notice = s.get(Notice, d.notice_id) if d is not None else None
+    if d is None or notice is None:
+        return
+    new = deliveries.fall_back(s, notice, d.channel, [d.id])
+    target = (notice.fallback or {}).get(d.channel)
+    if new and target:
+        db.after_commit(s, lambda: enqueueing.enqueue_ids(notice.id, target, new))
 
 
 def find(s: Session, r: Receipt) -> tuple[str, str] | None:
     """Return (delivery channel, address) of the delivery a receipt is about, in any state."""
-    row = s.execute(select(Delivery.channel, Delivery.address).where(_match(r)).limit(1)).first()
+    row = s.execute(select(Delivery.channel, Delivery.address)
+                    .where(deliveries.matching(r)).limit(1)).first()
     return None if row is None else (str(row[0]), str(row[1]))
 
 

@@ -6,9 +6,9 @@ the segments the approver saw become the template's SMS budget.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from . import library
+from . import clock, library
 
 SAMPLES = {"text": "Sundsvall", "phone": "+46812345678", "time": "13:00",
            "url": "https://solvikenergi.se/driftinfo", "email": "kundservice@solvikenergi.se"}
@@ -39,7 +39,8 @@ def sample_values(spec: library.TemplateSpec,
         elif var.type == "contacts":
             values[var.name] = [k for k, o in registry.items() if o.state == "up"][:3]
         elif var.type == "datetime":
-            values[var.name] = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d 02:00")
+            tomorrow = clock.to_local(clock.utcnow()) + timedelta(days=1)
+            values[var.name] = tomorrow.strftime("%Y-%m-%d 02:00")
         else:
             values[var.name] = SAMPLES[var.type][:var.max_length or None]
     return values

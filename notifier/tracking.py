@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from . import audit, control, dispatch, reasons
+from . import audit, control, progress, reasons
 from .errors import NotifierError
-from .models import CHANNELS, Delivery, Notice, Subscriber, Subscription, utcnow
+from .models import SUBSCRIPTION_CHANNELS as CHANNELS
+from .models import Delivery, Notice, Subscriber, Subscription, utcnow
 
 # Did not get the notice: refused, bounced, or skipped because the customer opted out.
 MISSED = ("failed", "undelivered", "skipped")
@@ -75,9 +76,9 @@ class ChannelProgress:
                 "rate": self.rate, "seconds_left": self.seconds_left, "bar": self.bar()}
 
 
-def progress(s: Session, notice: Notice, rates: dict[str, float]) -> list[ChannelProgress]:
+def per_channel(s: Session, notice: Notice, rates: dict[str, float]) -> list[ChannelProgress]:
     """Return the progress of each delivery channel of a notice."""
-    counts = dispatch.progress(s, notice.id)
+    counts = progress.progress(s, notice.id)
     since = utcnow() - RATE_WINDOW
     recent = {str(ch): int(n) for ch, n in s.execute(
         select(Delivery.channel, func.count())

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from notifier import create_app, db
 from notifier.processes import embedded
@@ -187,6 +187,33 @@ def demo(app: Flask) -> Any:
 
     with app.app_context(), db.transaction() as s:
         return demo_data.seed(s, "correct-horse-battery")
+
+
+@pytest.fixture
+def registry(app: Flask) -> None:
+    """Register the demo company's contact channels, all up."""
+    from notifier import contacts
+    from notifier.processes import demo as demo_data
+
+    with app.app_context(), db.transaction() as s:
+        for definition in demo_data.CONTACTS:
+            contacts.register(s, definition)
+
+
+@pytest.fixture
+def approved(app: Flask, registry: None) -> None:
+    """Import the template library as the demo editor and approve it as the approver (four-eyes)."""
+    from notifier import versions
+    from notifier.models import TemplateVersion, User
+    from notifier.processes import demo as demo_data
+
+    with app.app_context(), db.transaction() as s:
+        approver = User(email="approver@solvik.example", role="approver", password_hash="!")
+        s.add(approver)
+        s.flush()
+        versions.import_dir(s, demo_data.TEMPLATES_DIR, "user:editor@solvik.example")
+        for version in s.scalars(select(TemplateVersion)).all():
+            versions.approve(s, version, approver)
 
 
 class AuthActions:

@@ -7,8 +7,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from notifier import audience, contacts, db, dispatch, library, versions
-from notifier.audience import AddressError
+from notifier import audience, db, dispatch
 from notifier.errors import NotifierError
 from notifier.models import (
     Delivery,
@@ -16,29 +15,9 @@ from notifier.models import (
     Subscriber,
     SubscriberSegment,
     Subscription,
-    TemplateVersion,
-    User,
 )
-from notifier.processes import demo
 
 HEADER = "external_id,name,language,phone,email,telegram_chat_id,segments\n"
-
-
-@pytest.mark.parametrize("typed", ["070-123 45 67", "+46 70 123 45 67", "0046701234567",
-                                   "0701234567", "070 123 45 67", "+46701234567"])
-def test_every_swedish_way_of_writing_a_mobile_number_gives_the_same_e164(typed: str) -> None:
-    assert audience.normalise_phone(typed) == "+46701234567"
-
-
-@pytest.mark.parametrize("landline", ["08-123 45 67", "020-12 34 56", "031-123 45 67"])
-def test_a_number_that_cannot_receive_sms_is_refused_with_a_clear_message(landline: str) -> None:
-    with pytest.raises(AddressError, match="not a mobile number and cannot receive SMS"):
-        audience.normalise_phone(landline)
-
-
-def test_text_that_is_not_a_phone_number_is_refused() -> None:
-    with pytest.raises(AddressError, match="not a phone number"):
-        audience.normalise_phone("ring mig")
 
 
 def _import(app: Flask, text: str) -> audience.ImportReport:
@@ -141,21 +120,6 @@ def test_segments_are_separated_by_a_bar_and_created_on_first_use(app: Flask) ->
 
 
 # --------------------------------------------------------------------------- planning a notice
-
-
-@pytest.fixture
-def approved(app: Flask) -> None:
-    """Register the demo contact channels and the templates used here, approved (four-eyes)."""
-    with app.app_context(), db.transaction() as s:
-        for definition in demo.CONTACTS:
-            contacts.register(s, definition)
-        approver = User(email="approver@solvik.example", role="approver", password_hash="!")
-        s.add(approver)
-        s.flush()
-        specs = [library.load_file(demo.TEMPLATES_DIR / f"{key}.yaml") for key in ("phone-lines-down",)]
-        versions.import_specs(s, specs, "user:editor@solvik.example")
-        for version in s.scalars(select(TemplateVersion)).all():
-            versions.approve(s, version, approver)
 
 
 def _confirm(app: Flask, segments: list[str]) -> list[tuple[str, str]]:

@@ -12,9 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from notifier import audience, banner, contacts, db, dispatch, library, versions
-from notifier.models import Delivery, Incident, TemplateVersion, User, utcnow
-from notifier.processes import demo
+from notifier import audience, banner, contacts, db, dispatch
+from notifier.models import Delivery, Incident, utcnow
 from notifier.web import public
 
 from .conftest import ROOT, wait_until
@@ -31,21 +30,6 @@ def env(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     folder = str(tmp_path / "public")
     monkeypatch.setenv("NOTIFIER_BANNER_EXPORT_DIR", folder)
     return {**env, "NOTIFIER_BANNER_EXPORT_DIR": folder}
-
-
-@pytest.fixture
-def approved(app: Flask) -> None:
-    """Register the demo contact channels and the templates used here, approved (four-eyes)."""
-    with app.app_context(), db.transaction() as s:
-        for definition in demo.CONTACTS:
-            contacts.register(s, definition)
-        approver = User(email="approver@solvik.example", role="approver", password_hash="!")
-        s.add(approver)
-        s.flush()
-        specs = [library.load_file(demo.TEMPLATES_DIR / f"{key}.yaml") for key in ("phone-lines-down", "all-clear")]
-        versions.import_specs(s, specs, "user:editor@solvik.example")
-        for version in s.scalars(select(TemplateVersion)).all():
-            versions.approve(s, version, approver)
 
 
 def _send(app: Flask, key: str, values: dict[str, Any], **options: Any) -> int:

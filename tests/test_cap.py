@@ -11,7 +11,7 @@ from lxml import etree
 
 from notifier.models import Notice
 
-from .test_status import all_clear, outage, send, update
+from .web.test_status import all_clear, outage, send, update
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "CAP-v1.2.xsd"  # the OASIS schema
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from notifier import audit, clock, control, db, dispatch
+from notifier import audit, clock, control, db, dispatch, enqueueing
 from notifier.models import Notice, Subscription
 from notifier.sandbox.client import SandboxClient
 
@@ -25,7 +25,7 @@ def _send(app: Flask, template: str = "phone-lines-down", channels: tuple[str, .
         with db.transaction() as s:
             notice = dispatch.confirm(s, req, audit.actor())
         with db.transaction() as s:
-            dispatch.enqueue(s, notice)
+            enqueueing.enqueue(s, notice)
     return notice
 
 
@@ -96,7 +96,7 @@ def test_pause_holds_and_resume_goes_on_without_duplicates(
         with db.transaction() as s:
             control.resume(s, notice.id, "test")
         with db.transaction() as s:
-            dispatch.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+            enqueueing.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
     assert wait_until(lambda: _finished(app, notice.id), timeout=120) == {"sms": {"sent": 43}}
     received = collections.Counter(m["to"] for m in sandbox.messages(channel="sms"))
     assert len(received) == 43 and set(received.values()) == {1}
@@ -127,7 +127,7 @@ def test_send_the_rest_by_email_when_sms_is_down(app: Flask, demo: Any, sandbox:
                 Subscription.subscriber_id).where(Subscription.channel == "sms"))))
     assert cancelled > 0 and 0 < created <= with_email
     with app.app_context(), db.transaction() as s:
-        dispatch.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
+        enqueueing.enqueue_queued(s, s.get(Notice, notice.id))  # type: ignore[arg-type]
     # SMS that were in flight at that moment go on retrying against the failing provider; the
     # rest goes by email, exactly once each.
     counts = wait_until(lambda: (c := _counts(app, notice.id)).get("email") == {"sent": created}
@@ -179,7 +179,7 @@ def test_a_scheduled_notice_and_its_reminder_go_out_on_time_even_if_redis_lost_t
                                                              now + timedelta(seconds=12))
         for n in (first, reminder):
             with db.transaction() as s:
-                dispatch.enqueue(s, s.get(Notice, n.id))  # type: ignore[arg-type]
+                enqueueing.enqueue(s, s.get(Notice, n.id))  # type: ignore[arg-type]
         assert (first.state, reminder.state) == ("scheduled", "scheduled")
         assert reminder.incident_id == first.incident_id
     assert _counts(app, first.id) == {}  # planned only when it starts

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from notifier import db, dispatch, idempotency
 from notifier.models import Incident, Notice
 
+from .cli.test_cli import cli
 from .conftest import AuthActions
-from .test_cli import cli
 
 SEND = "/send/phone-lines-down"
 
@@ -75,11 +75,11 @@ def test_a_retried_send_command_makes_one_notice(app: Flask, env: dict[str, str]
     first = cli(env, *args)
     again = cli(env, *args)
     assert first.returncode == again.returncode == 0, again.stderr
-    assert re.search(r"^notice 1 \(incident 1\) confirmed$", first.stdout, re.M)
+    assert re.search(r"^notice 1 \(incident 1\) confirmed$", first.stdout, re.MULTILINE)
     assert "notice 1 was already confirmed" in again.stdout
     assert _notices(app) == 1
     deliberate = cli(env, *args, "--idempotency-key", "second-wave")
-    assert re.search(r"^notice 2 \(incident 2\) confirmed$", deliberate.stdout, re.M)
+    assert re.search(r"^notice 2 \(incident 2\) confirmed$", deliberate.stdout, re.MULTILINE)
 
 
 def test_a_key_presented_with_another_request_is_refused(app: Flask, demo: Any) -> None:

@@ -1,4 +1,4 @@
-"""The architecture as a test: who may import whom, no import cycles, no module over 400 lines."""
+"""The architecture as a test: who imports whom, no cycles, no module over 400 lines, the tree in the docs."""
 from __future__ import annotations
 
 import ast
@@ -141,3 +141,30 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 def test_no_module_is_over_400_lines(name: str) -> None:
     lines = len(MODULES[name].read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{MODULES[name].relative_to(ROOT)} has {lines} lines: split it"
+
+
+def _tree_in_the_docs() -> set[str]:
+    """Return the paths the code-layout tree of docs/architecture.md names (two spaces a level)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("## Code layout", 1)[1].split("```", 2)[1]
+    folders: list[str] = []
+    found = set()
+    for line in block.splitlines()[1:]:
+        name = line.strip().split(" ", 1)[0]
+        if not name or name.startswith("#") or name.endswith(","):
+            continue
+        depth = (len(line) - len(line.lstrip())) // 2
+        folders = folders[:depth]
+        found.add("".join(folders) + name)
+        if name.endswith("/"):
+            folders.append(name)
+    return found
+
+
+def test_every_module_has_a_line_in_the_architecture_tree() -> None:
+    listed = _tree_in_the_docs()
+    missing = sorted(str(path.relative_to(ROOT)) for path in MODULES.values()
+                     if str(path.relative_to(ROOT)) not in listed
+                     and not (path.name == "__init__.py" and f"{path.parent.relative_to(ROOT)}/"
+                              in listed))
+    assert not missing, f"add a line for each to the tree in docs/architecture.md: {missing}"

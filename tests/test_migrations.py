@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -33,14 +34,8 @@ def test_the_models_match_the_migrated_schema(tmp_path: Path) -> None:
     assert diff == [], f"models and migrations differ; add a migration: {diff}"
 
 
-def test_the_engine_migration_keeps_notices_and_deliveries(tmp_path: Path) -> None:
-    from alembic import command
-
-    url = fresh_database_url(tmp_path, revision="base")
-    revision = _script().get_revision("0002")
-    assert revision is not None
-    cfg = db.alembic_config(url)
-    command.upgrade(cfg, str(revision.down_revision))
+def _seed(url: str) -> None:
+    """Write an incident with a notice still going out, as the first schema had them."""
     engine = db.make_engine(url)
     with engine.begin() as conn:
         conn.execute(text(
@@ -57,14 +52,29 @@ def test_the_engine_migration_keeps_notices_and_deliveries(tmp_path: Path) -> No
             "INSERT INTO notice (id, incident_id, template_version_id, template_key, kind, "
             "severity, \"values\", rendered, channels, segments, drill, state, created_at, "
             "created_by, fallback) VALUES (1, 1, 1, 'phone-lines-down', 'initial', 'critical', "
-            "'{}', '{}', '[\"sms\"]', '[]', false, 'completed', '2026-11-28 08:18:00', "
+            "'{}', '{}', '[\"sms\"]', '[]', false, 'sending', '2026-11-28 08:18:00', "
             "'operator', '{}')"))
         conn.execute(text(
             "INSERT INTO delivery (notice_id, channel, address, language, status, attempts, "
             "sent_at) VALUES (1, 'sms', '+46701234567', 'sv', 'sent', 1, "
             "'2026-11-28 08:18:05')"))
-    command.upgrade(cfg, "0002")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ["0002", "0003", "0004"])
+def test_an_engine_migration_keeps_notices_and_deliveries(tmp_path: Path, revision: str) -> None:
+    from alembic import command
+
+    script = _script().get_revision(revision)
+    assert script is not None
+    url = fresh_database_url(tmp_path, revision=str(script.down_revision))
+    _seed(url)
+    command.upgrade(db.alembic_config(url), revision)
+    engine = db.make_engine(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM delivery")).scalar_one() == "sent"
-        assert conn.execute(text("SELECT COUNT(*) FROM notice_total")).scalar_one() == 0
+        assert conn.execute(text("SELECT state FROM notice")).scalar_one() == "sending"
+        if revision == "0003":  # a notice in flight gets its deadline: two hours from its start
+            deadline = conn.execute(text("SELECT deadline_at FROM notice")).scalar_one()
+            assert str(deadline).startswith("2026-11-28 10:18")
     engine.dispose()

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from notifier.channels import DELIVERY_CHANNELS
 from notifier.library import (
-    CHANNELS,
     LANGUAGES,
     ContactOption,
     TemplateSpec,
@@ -83,7 +83,7 @@ def test_file_renders_everywhere_within_budget(path: Path, every_optional: bool,
     rendered = render_all(spec, typical_values(spec, every_optional), drill=drill)
     assert set(rendered) == set(LANGUAGES)
     for language, channels in rendered.items():
-        assert set(channels) == set(CHANNELS)
+        assert set(channels) == set(DELIVERY_CHANNELS)
         for channel, message in channels.items():
             assert message.text.strip(), (language, channel)
             assert "None" not in message.text and "{" not in message.text

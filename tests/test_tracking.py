@@ -146,7 +146,7 @@ def test_progress_says_what_is_left_and_how_fast(app: Flask, demo: Any) -> None:
 
         s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(status="sent",
                                                                       sent_at=utcnow()))
-        [sms] = tracking.progress(s, s.get(Notice, notice.id), {"sms": 10.0})  # type: ignore[arg-type]
+        [sms] = tracking.per_channel(s, s.get(Notice, notice.id), {"sms": 10.0})  # type: ignore[arg-type]
     assert (sms.total, sms.open) == (43, 33)
     assert sms.rate is not None and round(sms.rate * 30) == 10
     assert sms.seconds_left is not None and sms.seconds_left > 0

@@ -1,1 +1,1 @@
-"""Queue jobs and channel adapters."""
+"""The queue runtime: the worker process, its jobs, the delivery loop, the reconciler."""

@@ -1,10 +1,15 @@
-"""Run queue jobs inside an application context (one app per worker process)."""
+"""Run each queue job in an application context of its own (one app per worker process).
+
+A job opens and closes its own app context and database session, also when it returns early: a
+session left open between jobs would keep an old snapshot on SQLite and make a worker see a
+resumed notice as paused, or a new notice as missing, for good.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 
 T = TypeVar("T")
 _app: Flask | None = None
@@ -27,8 +32,7 @@ def app() -> Flask:
 
 
 def in_app_context(fn: Callable[..., T], *args: Any) -> T:
-    """Call fn inside the worker's app context (or the caller's, if one is active)."""
-    if has_app_context():
-        return fn(*args)
-    with app().app_context():
+    """Call fn inside a fresh app context of this process's app (or of the caller's app)."""
+    owner = current_app._get_current_object() if has_app_context() else app()  # type: ignore[attr-defined]
+    with owner.app_context():
         return fn(*args)

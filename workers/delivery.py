@@ -1,71 +1,33 @@
-"""Send one batch of deliveries: claim, rate-limit, send through the adapter, record outcomes."""
+"""Send one batch of deliveries: claim, rate-limit, send through the adapter, record outcomes.
+
+Every change of a delivery's status goes through notifier.deliveries (the one state machine);
+this module decides when: per chunk of about a tenth of a second of the provider's allowance, it
+checks that the notice still goes out and that the claim still holds, asks the provider's circuit
+and the shared rate limiter, sends, and records what the provider answered.
+"""
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from notifier import circuit, control, db, dispatch, queues
+from notifier import circuit, db, deliveries, enqueueing, progress, queues
 from notifier.channels import make_adapter
 from notifier.channels.base import ChannelAdapter, Message, Outcome, Result
-from notifier.models import Delivery, DeliveryStatus, Notice, Subscription, utcnow
+from notifier.deliveries import Claim, Claimed
+from notifier.models import Notice, utcnow
 from workers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
-PROVIDERS = {"sms": "twilio", "email": "sendgrid", "telegram": "telegram"}
 STOPPED_STATES = ("cancelled", "superseded")
 CHUNK_SECONDS = 0.1  # a chunk spends a tenth of a second of the provider's allowance
 MAX_CHUNK = 1000     # SendGrid's recipients per request
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery this worker owns while its claim holds."""
-
-    id: int
-    address: str
-    language: str
-    attempts: int
-
-
-@dataclass
-class Claim:
-    """The deliveries one batch job took, and the token that proves it still owns them."""
-
-    token: str
-    deliveries: list[Claimed] = field(default_factory=list)
-
-    def owned(self) -> Any:
-        """Return the SQL condition "still sending under this claim"."""
-        return (Delivery.claim_token == self.token) & (
-            Delivery.status == DeliveryStatus.SENDING.value)
-
-
-def claim(notice_id: int, channel: str, first: int, last: int) -> Claim:
-    """Move the range's queued deliveries to sending under a new claim token, atomically."""
-    token = uuid.uuid4().hex
-    lease = utcnow() + timedelta(seconds=current_app.config["LEASE_SECONDS"])
-    with db.transaction() as s:
-        rows = s.execute(
-            update(Delivery)
-            .where(Delivery.notice_id == notice_id, Delivery.channel == channel,
-                   Delivery.id.between(first, last),
-                   Delivery.status == DeliveryStatus.QUEUED.value)
-            .values(status=DeliveryStatus.SENDING.value, lease_until=lease, claim_token=token,
-                    attempts=Delivery.attempts + 1, updated_at=utcnow())
-            .returning(Delivery.id, Delivery.address, Delivery.language,
-                       Delivery.attempts)).all()
-    return Claim(token, sorted((Claimed(*r) for r in rows), key=lambda c: c.id))
+Item = tuple[Claimed, Message, float]
 
 
 class LeaseKeeper:
@@ -92,11 +54,13 @@ class LeaseKeeper:
         while not self.stop.wait(self.every):
             try:
                 with self.app.app_context(), db.transaction() as s:
-                    lease = utcnow() + timedelta(seconds=self.app.config["LEASE_SECONDS"])
-                    s.execute(update(Delivery).where(Claim(self.token).owned())
-                              .values(lease_until=lease))
+                    deliveries.renew(s, self.token, _lease(self.app))
             except Exception:
                 log.warning("could not renew a lease; retrying", exc_info=True)
+
+
+def _lease(app: Flask) -> datetime:
+    return utcnow() + timedelta(seconds=float(app.config["LEASE_SECONDS"]))
 
 
 def message_for(rendered: dict[str, Any], channel: str, c: Claimed) -> Message:
@@ -114,11 +78,10 @@ def cost(rendered: dict[str, Any], channel: str, m: Message) -> float:
     return float(info.get("segments", 1))
 
 
-def chunks(items: Sequence[tuple[Claimed, Message, float]],
-           rate: float) -> Iterator[list[tuple[Claimed, Message, float]]]:
+def chunks(items: Sequence[Item], rate: float) -> Iterator[list[Item]]:
     """Cut the batch into chunks of about CHUNK_SECONDS of allowance, counted in cost units."""
     budget = max(1.0, rate * CHUNK_SECONDS)
-    chunk: list[tuple[Claimed, Message, float]] = []
+    chunk: list[Item] = []
     spent = 0.0
     for item in items:
         if chunk and (spent + item[2] > budget or len(chunk) >= MAX_CHUNK):
@@ -130,179 +93,113 @@ def chunks(items: Sequence[tuple[Claimed, Message, float]],
         yield chunk
 
 
+def _refusal(notice: Notice | None) -> str | None:
+    if notice is None:
+        return "the notice does not exist"
+    if notice.state in STOPPED_STATES or notice.state == "paused":
+        return f"the notice is {notice.state}"
+    return None
+
+
 def deliver_batch(notice_id: int, channel: str, first: int, last: int) -> dict[str, int]:
     """Send the queued deliveries of one id range; return counts per result."""
-    notice = db.session().get(Notice, notice_id)
-    if notice is None or notice.state in STOPPED_STATES or notice.state == "paused":
-        return {}
-    rendered = notice.rendered
-    db.session().close()
-    batch = claim(notice_id, channel, first, last)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with db.transaction() as s:
+        notice = s.get(Notice, notice_id)
+        refusal = _refusal(notice)
+        if notice is None or refusal:
+            log.info("job notice %d %s %d-%d dropped: %s", notice_id, channel, first, last, refusal)
+            return {}
+        batch = deliveries.claim(s, notice_id, channel, first, last, _lease(app))
+        rendered = notice.rendered
     if not batch.deliveries:
+        log.info("job notice %d %s %d-%d dropped: nothing queued in the range (taken by another "
+                 "job, or already sent)", notice_id, channel, first, last)
         return {}
-    cfg = current_app.config
-    settings = cfg["PROVIDERS"][PROVIDERS[channel]]
+    cfg = app.config
+    settings = cfg["PROVIDERS"][circuit.PROVIDERS[channel]]
     limiter = RateLimiter(queues.redis(), settings.name, settings.api_url or settings.name,
-                          cfg["RATES"][channel], burst_seconds=CHUNK_SECONDS)
+                          cfg["RATES"][channel])
     adapter = make_adapter(channel, settings, cfg)
     totals: dict[str, int] = {}
     items = [(c, m, cost(rendered, channel, m)) for c in batch.deliveries
              for m in [message_for(rendered, channel, c)]]
     try:
-        with LeaseKeeper(current_app._get_current_object(), batch.token):  # type: ignore[attr-defined]
-            _send_chunks(adapter, limiter, notice_id, channel, batch, items, totals)
+        with LeaseKeeper(app, batch.token):
+            _send_chunks(Batch(adapter, limiter, notice_id, channel, batch), items, totals)
     finally:
         adapter.close()
     with db.transaction() as s:
-        dispatch.complete_finished(s, notice_id)
+        progress.complete_finished(s, notice_id)
     return totals
 
 
-def _send_chunks(adapter: ChannelAdapter, limiter: RateLimiter, notice_id: int, channel: str,
-                 batch: Claim, items: list[tuple[Claimed, Message, float]],
-                 totals: dict[str, int]) -> None:
-    provider = PROVIDERS[channel]
+class Batch:
+    """One job's claim on a notice's deliveries, with what it sends them through."""
+
+    def __init__(self, adapter: ChannelAdapter, limiter: RateLimiter, notice_id: int,
+                 channel: str, claim: Claim) -> None:
+        self.adapter, self.limiter, self.claim = adapter, limiter, claim
+        self.notice_id, self.channel = notice_id, channel
+        self.provider = circuit.PROVIDERS[channel]
+
+
+def _send_chunks(b: Batch, items: list[Item], totals: dict[str, int]) -> None:
     done = 0
-    for chunk in chunks(items, limiter.rate):
-        rest = [c for c, _m, _cost in items[done:]]
-        state = _notice_state(notice_id)
-        if state in STOPPED_STATES or state == "paused":
-            release(batch, rest, DeliveryStatus.QUEUED if state == "paused"
-                    else DeliveryStatus.CANCELLED)
+    for chunk in chunks(items, b.limiter.rate):
+        rest = [c.id for c, _m, _cost in items[done:]]
+        if not _may_go_on(b, rest):
             return
-        breaker = circuit.state(queues.redis(), provider)
+        breaker = circuit.state(queues.redis(), b.provider)
         if breaker.is_open:
-            hold(batch, rest, breaker.open_until)
+            with db.transaction() as s:
+                deliveries.hold(s, b.claim.token, rest, datetime.fromtimestamp(
+                    breaker.open_until, tz=UTC), "provider failing: held until the circuit closes")
             return
-        limiter.acquire(sum(c for _d, _m, c in chunk))
-        outcomes = adapter.send([m for _d, m, _c in chunk])
-        record(outcomes, batch.token, limiter, {d.id: d.attempts for d, _m, _c in chunk})
-        circuit.observe(queues.redis(), provider, outcomes)
-        fall_back(notice_id, channel, [o.delivery_id for o in outcomes
-                                       if o.result in (Result.FAILED, Result.OPTED_OUT)])
+        b.limiter.acquire(sum(cost_ for _d, _m, cost_ in chunk))
+        outcomes = b.adapter.send([m for _d, m, _c in chunk])
+        _record(b, outcomes, {d.id: d.attempts for d, _m, _c in chunk})
         for o in outcomes:
             totals[o.result.value] = totals.get(o.result.value, 0) + 1
         done += len(chunk)
 
 
-def fall_back(notice_id: int, channel: str, ids: list[int]) -> int:
-    """Send failed or blocked deliveries again on the notice's fallback channel, if it has one."""
-    if not ids:
-        return 0
-    with db.transaction() as s:
-        notice = s.get(Notice, notice_id)
-        target = (notice.fallback or {}).get(channel) if notice else None
-        if notice is None or not target:
-            return 0
-        control.reroute(s, notice, ids, target)
-        new = list(s.scalars(select(Delivery.id).where(
-            Delivery.notice_id == notice_id, Delivery.fallback_of.in_(ids),
-            Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
-    dispatch.enqueue_ids(notice_id, target, new)
-    return len(new)
+def _may_go_on(b: Batch, rest: list[int]) -> bool:
+    """Check, before a chunk, that the notice still goes out and that the claim still holds.
 
-
-def _notice_state(notice_id: int) -> str:
-    with db.transaction() as s:
-        return str(s.scalar(select(Notice.state).where(Notice.id == notice_id)))
-
-
-def release(batch: Claim, rest: Sequence[Claimed], to: DeliveryStatus) -> None:
-    """Hand deliveries this worker will not send back (paused) or cancel them."""
-    with db.transaction() as s:
-        s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in rest]), batch.owned())
-                  .values(status=to.value, lease_until=None, updated_at=utcnow()))
-
-
-def hold(batch: Claim, rest: Sequence[Claimed], until: float) -> None:
-    """Park deliveries while a provider's circuit is open; the attempt does not count."""
-    when = datetime.fromtimestamp(until, tz=UTC)
-    with db.transaction() as s:
-        s.execute(update(Delivery).where(Delivery.id.in_([c.id for c in rest]), batch.owned())
-                  .values(status=DeliveryStatus.RETRY_WAIT.value, next_attempt_at=when,
-                          lease_until=None, attempts=Delivery.attempts - 1, updated_at=utcnow(),
-                          error="provider failing: held until the circuit closes"))
-
-
-def backoff(attempt: int, retry_after: float | None) -> float:
-    """Seconds until the next attempt: the provider's word, or exponential with jitter."""
-    if retry_after:
-        return retry_after
-    return min(300.0, 2.0 ** attempt) * (0.5 + random.random() / 2)
-
-
-def record(outcomes: Sequence[Outcome], token: str, limiter: RateLimiter | None = None,
-           attempts: dict[int, int] | None = None) -> None:
-    """Write every outcome in bulk, under the claim that sent it, naming the state it leaves.
-
-    Outcomes with the same values go in one UPDATE ... WHERE id IN (...); a row that another
-    claim has taken over since (its lease ran out) is left alone.
+    A paused notice hands the rest back, a stopped one cancels it; a batch whose claim another
+    worker has taken over (its lease ran out) stops, so a duplicate is at most one chunk.
     """
-    now = utcnow()
-    attempts = attempts or {}
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    opted_out: list[int] = []
-    retried: list[int] = []
-    for o in outcomes:
-        groups.setdefault(_transition(o, now, attempts.get(o.delivery_id, 1)), []).append(
-            o.delivery_id)
-        if o.result is Result.OPTED_OUT:
-            opted_out.append(o.delivery_id)
-        if o.result is Result.RETRY:
-            retried.append(o.delivery_id)
-            if o.retry_after and limiter is not None:
-                limiter.pause(o.retry_after)
-    owned = Claim(token).owned()
-    singles: dict[str, list[dict[str, Any]]] = {}
     with db.transaction() as s:
-        for (status, pid, code, err, nxt), ids in groups.items():
-            if len(ids) == 1:  # a provider id of its own: batched below, one statement per status
-                singles.setdefault(status, []).append(
-                    {"b_id": ids[0], "b_pid": pid, "b_code": code, "b_err": err, "b_next": nxt})
-                continue
-            s.execute(update(Delivery).where(Delivery.id.in_(ids), owned)
-                      .values(**_values(status, now, pid, code, err, nxt)))
-        for status, params in singles.items():
-            values = _values(status, now, bindparam("b_pid"), bindparam("b_code"),
-                             bindparam("b_err"), bindparam("b_next"))
-            s.connection().execute(update(Delivery).where(Delivery.id == bindparam("b_id"), owned)
-                                   .values(**values), params)
-        if opted_out:
-            subs = select(Delivery.subscription_id).where(Delivery.id.in_(opted_out))
-            s.execute(update(Subscription).where(Subscription.id.in_(subs))
-                      .values(status="opted_out", updated_at=now))
-        _give_up(s, retried, now)
+        state = s.scalar(select(Notice.state).where(Notice.id == b.notice_id))
+        if state in STOPPED_STATES:
+            deliveries.stop(s, b.claim.token, rest, f"notice {state}")
+            return False
+        if state == "paused":
+            deliveries.release(s, b.claim.token, rest)
+            return False
+        owned = deliveries.still_owned(s, b.claim.token, rest)
+    if len(owned) < len(rest):
+        log.warning("notice %d %s: the batch lost its claim on %d deliveries; stopping",
+                    b.notice_id, b.channel, len(rest) - len(owned))
+        return False
+    return True
 
 
-def _values(status: str, now: datetime, pid: Any, code: Any, err: Any, nxt: Any) -> dict[str, Any]:
-    values = {"status": status, "provider_id": pid, "error_code": code, "error": err,
-              "next_attempt_at": nxt, "lease_until": None, "updated_at": now}
-    if status == DeliveryStatus.SENT.value:
-        values["sent_at"] = now
-    return values
-
-
-def _transition(o: Outcome, now: datetime, attempt: int) -> tuple[Any, ...]:
-    """Return (status, provider id, error code, error, next attempt) for one outcome."""
-    err = o.error[:300] if o.error else None
-    if o.result is Result.SENT:
-        return DeliveryStatus.SENT.value, o.provider_id, None, None, None
-    if o.result is Result.RETRY:
-        # Whole seconds: outcomes retried together share one UPDATE.
-        delay = round(backoff(attempt, o.retry_after))
-        return (DeliveryStatus.RETRY_WAIT.value, o.provider_id, o.error_code, err,
-                now.replace(microsecond=0) + timedelta(seconds=max(1, delay)))
-    if o.result is Result.OPTED_OUT:
-        return DeliveryStatus.SKIPPED.value, o.provider_id, o.error_code, err, None
-    return DeliveryStatus.FAILED.value, o.provider_id, o.error_code, err, None
-
-
-def _give_up(s: Session, ids: list[int], now: datetime) -> None:
-    """Fail deliveries that have used up their attempts instead of retrying forever."""
-    if not ids:
-        return
-    s.execute(update(Delivery).where(Delivery.id.in_(ids),
-                                     Delivery.status == DeliveryStatus.RETRY_WAIT.value,
-                                     Delivery.attempts >= MAX_ATTEMPTS)
-              .values(status=DeliveryStatus.FAILED.value, next_attempt_at=None, updated_at=now,
-                      error=f"gave up after {MAX_ATTEMPTS} attempts"))
+def _record(b: Batch, outcomes: Sequence[Outcome], attempts: dict[int, int]) -> None:
+    """Record a chunk's outcomes, feed the circuit and the limiter, send failures by fallback."""
+    for o in outcomes:
+        if o.result is Result.RETRY and o.retry_after:
+            b.limiter.pause(o.retry_after)
+    fallbacks: list[int] = []
+    with db.transaction() as s:
+        recorded = deliveries.record(s, b.claim.token, outcomes,
+                                     deliveries.policy_of(s, b.notice_id), attempts)
+        failed = recorded.failed + recorded.opted_out
+        notice = s.get(Notice, b.notice_id) if failed else None
+        if notice is not None:
+            fallbacks = deliveries.fall_back(s, notice, b.channel, failed)
+            target = (notice.fallback or {}).get(b.channel, "")
+    circuit.observe(queues.redis(), b.provider, list(outcomes))
+    if fallbacks:
+        enqueueing.enqueue_ids(b.notice_id, target, fallbacks)

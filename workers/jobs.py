@@ -1,7 +1,7 @@
 """Queue jobs: each takes ids only and runs inside the worker's app context."""
 from __future__ import annotations
 
-from notifier import banner, db, dispatch
+from notifier import banner, db, dispatch, planner
 from workers import delivery, reconciler
 from workers.context import in_app_context
 
@@ -30,3 +30,8 @@ def reconcile() -> dict[str, int]:
 def start_scheduled() -> int:
     """Start the scheduled notices whose time has come; return how many."""
     return in_app_context(dispatch.start_due_and_enqueue)
+
+
+def plan_notice(notice_id: int) -> int:
+    """Plan the next range of a notice's audience and enqueue its deliveries."""
+    return in_app_context(planner.plan_next, notice_id)

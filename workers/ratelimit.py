@@ -6,26 +6,20 @@ import time
 
 from redis import Redis
 
-# Reserve n tokens from a bucket refilled at `rate`/s holding at most `burst`. The bucket may go
-# negative: the caller sleeps the returned wait, so concurrent workers queue up fairly instead of
-# polling. A provider's Retry-After pauses the whole bucket until the given time.
+# GCRA (the generic cell rate algorithm) without burst, on Redis's clock. The bucket keeps one
+# number, the theoretical arrival time (tat): the moment the account's allowance is spent up to.
+# Reserving n units starts at tat, at now, or at the end of a provider's Retry-After pause,
+# whichever is latest, and moves tat n/rate seconds on; the caller waits until that start. So
+# any one-second window carries one second of allowance, also the first one after a pause.
 _RESERVE = """
-local rate, burst, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local rate, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(v[1]) or burst
-local ts = tonumber(v[2]) or now
-local start = now
-if paused > now then start = paused end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-tokens = tokens - n
-local wait = start - now
-if tokens < 0 then wait = wait + (-tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
-redis.call('EXPIRE', KEYS[1], 3600)
-return tostring(wait)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(tat, now, paused)
+redis.call('SET', KEYS[1], tostring(start + n / rate), 'EX', 3600)
+return tostring(start - now)
 """
 
 _PAUSE = """
@@ -39,27 +33,27 @@ return 1
 
 
 class RateLimiter:
-    """Token bucket in Redis for one provider account."""
+    """The shared allowance of one provider account (GCRA in Redis)."""
 
-    def __init__(self, redis: Redis, name: str, account: str, rate: float,
-                 burst_seconds: float = 1.0) -> None:
+    def __init__(self, redis: Redis, name: str, account: str, rate: float) -> None:
         digest = hashlib.sha256(account.encode()).hexdigest()[:16]  # no account id in Redis keys
         self.bucket = f"notifier:rate:{name}:{digest}"
         self.pause_key = f"notifier:pause:{name}:{digest}"
         self.redis, self.rate = redis, rate
-        # A small burst keeps the pace even: a provider measuring any one-second window never
-        # sees more than the allowance.
-        self.burst = max(1.0, rate * burst_seconds)
         self._reserve = redis.register_script(_RESERVE)
         self._pause = redis.register_script(_PAUSE)
 
+    def reserve(self, n: float = 1) -> float:
+        """Reserve n units of the allowance; return the seconds to wait before using them."""
+        return max(0.0, float(self._reserve(keys=[self.bucket, self.pause_key],
+                                            args=[self.rate, n])))
+
     def acquire(self, n: float = 1) -> float:
         """Block until n units may be sent; return the seconds waited."""
-        wait = float(self._reserve(keys=[self.bucket, self.pause_key],
-                                   args=[self.rate, self.burst, n]))
+        wait = self.reserve(n)
         if wait > 0:
             time.sleep(wait)
-        return max(0.0, wait)
+        return wait
 
     def pause(self, seconds: float) -> None:
         """Hold every worker off this account for a while (the provider said Retry-After)."""

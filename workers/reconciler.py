@@ -3,41 +3,35 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+import uuid
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from notifier import banner, db, dispatch, queues
-from notifier.models import CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
+from notifier import (
+    banner,
+    db,
+    deliveries,
+    dispatch,
+    enqueueing,
+    idempotency,
+    planner,
+    progress,
+    queues,
+)
+from notifier.models import SUBSCRIPTION_CHANNELS, Delivery, DeliveryStatus, Notice, utcnow
 
 log = logging.getLogger(__name__)
-PLANNED = dispatch.PLANNED
+PLANNED = enqueueing.PLANNED
 LOCK = "notifier:reconciler"
-from workers.delivery import MAX_ATTEMPTS
-
-
-def _return_to_queue(s: object) -> dict[tuple[int, str], list[int]]:
-    """Requeue expired leases and due retries; return their ids per (notice, channel)."""
-    now = utcnow()
-    back: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for where in ((Delivery.status == DeliveryStatus.SENDING.value, Delivery.lease_until < now),
-                  (Delivery.status == DeliveryStatus.RETRY_WAIT.value,
-                   Delivery.next_attempt_at <= now)):
-        rows = s.execute(update(Delivery).where(*where)  # type: ignore[attr-defined]
-                         .values(status=DeliveryStatus.QUEUED.value, lease_until=None,
-                                 next_attempt_at=None, updated_at=now)
-                         .returning(Delivery.notice_id, Delivery.channel, Delivery.id)).all()
-        for notice_id, channel, id_ in rows:
-            back[(notice_id, channel)].append(id_)
-    return back
-
-
-def _fail_exhausted(s: object) -> int:
-    result = s.execute(update(Delivery).where(  # type: ignore[attr-defined]
-        Delivery.status == DeliveryStatus.QUEUED.value, Delivery.attempts >= MAX_ATTEMPTS)
-        .values(status=DeliveryStatus.FAILED.value, updated_at=utcnow(),
-                error=f"gave up after {MAX_ATTEMPTS} attempts"))
-    return db.rowcount(result)
+LOCK_SECONDS = 30
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def _idle_channels() -> set[str]:
@@ -50,7 +44,7 @@ def _idle_channels() -> set[str]:
         job = w.get_current_job()
         if job is not None and _alive(w):
             busy.add(job.origin)
-    return {c for c in CHANNELS if c not in busy and queues.queue(c).count == 0}
+    return {c for c in SUBSCRIPTION_CHANNELS if c not in busy and queues.queue(c).count == 0}
 
 
 def _alive(worker: object) -> bool:
@@ -70,46 +64,61 @@ def _alive(worker: object) -> bool:
     return bool(pid)
 
 
-def _orphans(s: object, planned: set[str]) -> dict[tuple[int, str], list[int]]:
-    """Find queued deliveries that no job covers: not planned in Redis, or their queue is idle."""
+def _orphans(s: Session, planned: set[str],
+             back: dict[tuple[int, str], list[int]]) -> dict[tuple[int, str], list[int]]:
+    """Find queued deliveries that no job covers: not planned in Redis, or their queue is idle.
+
+    Those this pass has just requeued (`back`) get their jobs with them, not a second time.
+    """
     idle = _idle_channels()
-    pairs = s.execute(select(Delivery.notice_id, Delivery.channel).where(  # type: ignore[attr-defined]
-        Delivery.status == DeliveryStatus.QUEUED.value).group_by(Delivery.notice_id, Delivery.channel)).all()
+    pairs = s.execute(select(Delivery.notice_id, Delivery.channel).where(
+        Delivery.status == DeliveryStatus.QUEUED.value)
+        .group_by(Delivery.notice_id, Delivery.channel)).all()
     out: dict[tuple[int, str], list[int]] = {}
     for notice_id, channel in pairs:
         if f"{notice_id}:{channel}" not in planned or channel in idle:
-            out[(notice_id, channel)] = list(s.scalars(select(Delivery.id).where(  # type: ignore[attr-defined]
-                Delivery.notice_id == notice_id, Delivery.channel == channel,
-                Delivery.status == DeliveryStatus.QUEUED.value).order_by(Delivery.id)))
+            just_back = set(back.get((notice_id, channel), ()))
+            ids = [i for i in deliveries.queued_ids(s, notice_id, channel) if i not in just_back]
+            if ids:
+                out[(notice_id, channel)] = ids
     return out
 
 
 def reconcile() -> dict[str, int]:
-    """Requeue lost work and enqueue jobs for it; forget finished pairs. Return what it did."""
+    """Repair deliveries and enqueue jobs for work without one; forget finished pairs."""
     r = queues.redis()
-    if not r.set(LOCK, "1", nx=True, ex=30):
+    token = uuid.uuid4().hex
+    if not r.set(LOCK, token, nx=True, ex=LOCK_SECONDS):
         return {"skipped": 1}
     try:
-        dispatch.start_due_and_enqueue()
-        with db.transaction() as s:
-            back = _return_to_queue(s)
-            failed = _fail_exhausted(s)
-            planned = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(PLANNED)}
-            orphans = _orphans(s, planned)
-            paused = set(s.scalars(select(Notice.id).where(Notice.state == "paused")))
-        jobs = 0
-        for (notice_id, channel), ids in {**back, **orphans}.items():
-            if notice_id in paused:
-                continue
-            jobs += dispatch.enqueue_ids(notice_id, channel, sorted(ids))
-        _forget_finished(planned)
-        with db.transaction() as s:
-            dispatch.complete_finished(s)
-            banner.publish(s)
-        return {"requeued": sum(len(v) for v in back.values()), "orphaned":
-                sum(len(v) for v in orphans.values()), "failed": failed, "jobs": jobs}
+        return _pass(r)
     finally:
-        r.delete(LOCK)
+        # Only our own lock: a pass that outlived it must not free another reconciler's.
+        r.eval(_RELEASE, 1, LOCK, token)
+
+
+def _pass(r: Redis) -> dict[str, int]:
+    dispatch.start_due_and_enqueue()
+    after = timedelta(minutes=float(current_app.config["FALLBACK_AFTER"]))
+    with db.transaction() as s:
+        repaired = deliveries.repair(s, utcnow(), after)
+        planned = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(PLANNED)}
+        orphans = _orphans(s, planned, repaired.back)
+        paused = set(s.scalars(select(Notice.id).where(Notice.state == "paused")))
+        stalled = planner.stalled(s)
+        idempotency.forget_expired(s)
+    for notice_id in stalled:  # a planning chain whose job Redis lost
+        queues.queue("control").enqueue(queues.PLAN_NOTICE, notice_id)
+    jobs = 0
+    for pairs in (repaired.back, repaired.fallbacks, orphans):
+        for (notice_id, channel), ids in pairs.items():
+            if notice_id not in paused:
+                jobs += enqueueing.enqueue_ids(notice_id, channel, sorted(ids))
+    _forget_finished(planned)
+    with db.transaction() as s:
+        progress.complete_finished(s)
+        banner.publish(s)
+    return {**repaired.summary(), "orphaned": sum(len(v) for v in orphans.values()), "jobs": jobs}
 
 
 def _forget_finished(planned: set[str]) -> None:
@@ -131,7 +140,8 @@ def run_forever(app: object, every: float, stop: threading.Event) -> None:
         try:
             with app.app_context():  # type: ignore[attr-defined]
                 done = reconcile()
-            if done.get("requeued") or done.get("orphaned"):
+            if any(done.get(k) for k in ("requeued", "orphaned", "fallbacks", "stopped",
+                                             "given_up")):
                 log.info("reconciler: %s", done)
         except Exception:
             log.exception("reconciler pass failed")

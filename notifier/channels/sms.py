@@ -2,139 +2,92 @@
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from notifier.config import ProviderSettings
-
-from .base import Message, Outcome, Result
+from .base import AdapterSettings, Failure, Message, Outcome, Result, retry_after, scrub
+from .transports.twilio import TwilioTransport
 
 log = logging.getLogger(__name__)
 
+# https://www.twilio.com/docs/api/errors: 21610 the recipient replied STOP; 20429 too many
+# requests, 20500/20503 Twilio's own trouble. Any other code is a verdict on this message.
 OPTED_OUT_CODES = {21610}
 RETRY_CODES = {20429, 20500, 20503}
-PHONE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 
 
-def scrub(text: str) -> str:
-    """Remove phone numbers from a provider's error text."""
-    return PHONE.sub("<number>", text)
+def classify(error: Exception, headers: Mapping[str, str] | None = None) -> Failure:
+    """Read a Twilio SDK error (or a network error) as retry, opted out or failed."""
+    if isinstance(error, (requests.RequestException, OSError)):
+        kind = "timeout" if isinstance(error, requests.Timeout) else "network"
+        return Failure(Result.RETRY, kind, f"Twilio could not be reached ({type(error).__name__})")
+    status, code, text = _answer(error)
+    error_code, message = str(code or status), scrub(text or f"HTTP {status}")
+    if code in OPTED_OUT_CODES:
+        return Failure(Result.OPTED_OUT, error_code, message)
+    if code in RETRY_CODES or status == 429 or status >= 500:
+        return Failure(Result.RETRY, error_code, message, retry_after(headers))
+    if status == 401:
+        message = "Twilio refused the account SID or auth token: check NOTIFIER_TWILIO_* settings"
+    return Failure(Result.FAILED, error_code, message)
 
 
-class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
-    """A TwilioHttpClient that sends every request to another root URL (sandbox, edge, proxy)."""
-
-    def __init__(self, api_url: str | None, *, pool_size: int = 10,
-                 timeout: float | None = None) -> None:
-        super().__init__(pool_connections=True, timeout=timeout, logger=log)
-        self._root = urlsplit(api_url) if api_url else None
-        self._local = threading.local()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
-        assert self.session is not None
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
-        """Send the request to the configured root, keeping path and query."""
-        if self._root is not None:
-            parts = urlsplit(url)
-            url = urlunsplit((self._root.scheme, self._root.netloc, parts.path, parts.query, ""))
-        response = super().request(method, url, *args, **kwargs)
-        self._local.headers = dict(response.headers or {})
-        return response
-
-    def last_headers(self) -> Mapping[str, str]:
-        """Return the headers of this thread's last response (for Retry-After)."""
-        return getattr(self._local, "headers", {})
-
-    def log_request(self, kwargs: dict[str, Any]) -> None:
-        """Log nothing: request logs would carry addresses."""
-
-    def log_response(self, status_code: int, response: Any) -> None:
-        """Log nothing: response logs would carry addresses."""
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+def _answer(error: Exception) -> tuple[int, int | None, str]:
+    if isinstance(error, TwilioRestException):
+        return int(error.status), error.code, str(error.msg)
+    if isinstance(error, TwilioServiceException):
+        return int(error.status), error.code, str(error.title)
+    return 0, None, type(error).__name__
 
 
 class SmsAdapter:
-    """Send SMS through Twilio and classify its answers."""
+    """Send SMS through Twilio, one call per message, several at once."""
 
     channel = "sms"
 
-    def __init__(self, settings: ProviderSettings, *, status_callback_url: str | None = None,
-                 validity_period: int = 3600, timeout: float = 10, concurrency: int = 8) -> None:
-        creds = settings.credentials
-        self._http = RebasedHttpClient(settings.api_url, pool_size=concurrency, timeout=timeout)
+    def __init__(self, settings: AdapterSettings, transport: TwilioTransport | None = None) -> None:
+        creds = settings.provider.credentials
+        self._http = transport or TwilioTransport(settings.provider.api_url,
+                                                  pool_size=settings.concurrency,
+                                                  timeout=settings.timeout)
         self._client = Client(creds["account_sid"], creds["auth_token"], http_client=self._http)
         self._sender = {"messaging_service_sid": creds["messaging_service_sid"]} \
             if creds.get("messaging_service_sid") else {"from_": creds.get("sender", "")}
-        self._callback = status_callback_url
-        self._validity = validity_period
-        self._concurrency = max(1, concurrency)
+        self._settings = settings
 
     def send(self, messages: Sequence[Message]) -> list[Outcome]:
         """Send every message; return one outcome per message, in order."""
-        if len(messages) <= 1 or self._concurrency == 1:
-            return [self._send_one(m) for m in messages]
-        with ThreadPoolExecutor(min(self._concurrency, len(messages))) as pool:
-            return list(pool.map(self._send_one, messages))
+        calls = list(enumerate(messages, start=1))
+        workers = min(max(1, self._settings.concurrency), len(calls))
+        if workers <= 1:
+            return [self._send_one(call, m) for call, m in calls]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda item: self._send_one(*item), calls))
 
-    def _send_one(self, message: Message) -> Outcome:
-        extra: dict[str, Any] = {"status_callback": self._callback_url(message)} \
-            if self._callback else {}
+    def _send_one(self, call: int, message: Message) -> Outcome:
+        extra: dict[str, Any] = {}
+        if self._settings.callback_url:
+            # The delivery id rides along so a receipt that overtakes the worker's own record of
+            # the send (common in a large chunk) still finds its delivery.
+            joiner = "&" if "?" in self._settings.callback_url else "?"
+            extra["status_callback"] = f"{self._settings.callback_url}{joiner}" \
+                                       f"delivery={message.delivery_id}"
         try:
-            sent = self._client.messages.create(
-                to=message.address, body=message.text, validity_period=self._validity,
-                **self._sender, **extra)
-        except TwilioRestException as exc:
-            return self._classify(message, exc.status, exc.code, str(exc.msg))
-        except TwilioServiceException as exc:
-            return self._classify(message, exc.status, exc.code, exc.title)
-        except (requests.RequestException, OSError) as exc:
-            log.warning("twilio unreachable for delivery %d: %s", message.delivery_id,
-                        type(exc).__name__)
-            code = "timeout" if isinstance(exc, requests.Timeout) else "network"
-            return Outcome(message.delivery_id, Result.RETRY, error_code=code,
-                           error=f"Twilio could not be reached ({type(exc).__name__})")
-        return Outcome(message.delivery_id, Result.SENT, provider_id=sent.sid)
-
-    def _callback_url(self, message: Message) -> str:
-        # The delivery id rides along so a receipt that overtakes the worker's own record of
-        # the send (common in a large chunk) still finds its delivery.
-        joiner = "&" if "?" in (self._callback or "") else "?"
-        return f"{self._callback}{joiner}delivery={message.delivery_id}"
-
-    def _classify(self, message: Message, status: int, code: int | None, text: str) -> Outcome:
-        error_code = str(code or status)
-        error = scrub(text or f"HTTP {status}")
-        log.info("twilio refused delivery %d: %s %s", message.delivery_id, status, error_code)
-        if code in OPTED_OUT_CODES:
-            return Outcome(message.delivery_id, Result.OPTED_OUT, error_code=error_code, error=error)
-        if code in RETRY_CODES or status == 429 or status >= 500:
-            return Outcome(message.delivery_id, Result.RETRY, error_code=error_code, error=error,
-                           retry_after=_retry_after(self._http.last_headers()))
-        if status == 401:
-            error = "Twilio refused the account SID or auth token: check NOTIFIER_TWILIO_* settings"
-        return Outcome(message.delivery_id, Result.FAILED, error_code=error_code, error=error)
+            sent = self._client.messages.create(to=message.address, body=message.text,
+                                                validity_period=self._settings.validity,
+                                                **self._sender, **extra)
+        except (TwilioRestException, TwilioServiceException, requests.RequestException,
+                OSError) as exc:
+            failure = classify(exc, self._http.last_headers())
+            log.info("twilio refused delivery %d: %s", message.delivery_id, failure.code)
+            return failure.outcome(message.delivery_id, call)
+        return Outcome(message.delivery_id, Result.SENT, provider_id=sent.sid, call=call)
 
     def close(self) -> None:
         """Release the connection pool."""
-        if self._http.session is not None:
-            self._http.session.close()
+        self._http.close()

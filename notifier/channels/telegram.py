@@ -4,9 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
-import threading
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import Bot
 from telegram.error import (
@@ -18,93 +16,66 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest
 
-from notifier.config import ProviderSettings
-
-from .base import Message, Outcome, Result
+from .base import AdapterSettings, Failure, Message, Outcome, Result, scrub
+from .transports.telegram import BotLoop, http_request
 
 log = logging.getLogger(__name__)
 
-REAL_API = "https://api.telegram.org"
+
+def classify(error: TelegramError) -> Failure:
+    """Read a python-telegram-bot error (the Bot API's answer, or none) as retry, opted out or failed."""
+    if isinstance(error, RetryAfter):  # flood control, with the wait the API asks for
+        return Failure(Result.RETRY, "429", "flood control", _retry_seconds(error))
+    if isinstance(error, Forbidden):  # blocked by the user, or kicked from the group
+        return Failure(Result.OPTED_OUT, "403", scrub(error.message))
+    if isinstance(error, InvalidToken):  # its message would carry the token: not kept
+        return Failure(Result.FAILED, "401",
+                       "Telegram refused the bot token: check NOTIFIER_TELEGRAM_BOT_TOKEN")
+    if isinstance(error, BadRequest):
+        return Failure(Result.FAILED, "400", scrub(error.message))
+    if isinstance(error, TimedOut):
+        return Failure(Result.RETRY, "timeout", "timed out")
+    if isinstance(error, NetworkError):  # also PTB's reading of a 5xx
+        return Failure(Result.RETRY, "network", scrub(error.message))
+    return Failure(Result.FAILED, type(error).__name__, scrub(error.message))
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
-    """Read RetryAfter's wait without tripping its int-vs-timedelta deprecation warning."""
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, dtm.timedelta):
-        return value.total_seconds()
-    return 1.0
-
-
-def classify(delivery_id: int, exc: TelegramError) -> Outcome:
-    """Turn a python-telegram-bot error into an outcome."""
-    if isinstance(exc, RetryAfter):
-        return Outcome(delivery_id, Result.RETRY, error_code="429", error="flood control",
-                       retry_after=_retry_seconds(exc))
-    if isinstance(exc, Forbidden):
-        return Outcome(delivery_id, Result.OPTED_OUT, error_code="403", error=exc.message)
-    if isinstance(exc, InvalidToken):
-        return Outcome(delivery_id, Result.FAILED, error_code="401",
-                       error="Telegram refused the bot token: check NOTIFIER_TELEGRAM_BOT_TOKEN")
-    if isinstance(exc, BadRequest):
-        return Outcome(delivery_id, Result.FAILED, error_code="400", error=exc.message)
-    if isinstance(exc, TimedOut):
-        return Outcome(delivery_id, Result.RETRY, error_code="timeout", error="timed out")
-    if isinstance(exc, NetworkError):
-        return Outcome(delivery_id, Result.RETRY, error_code="network", error=exc.message)
-    return Outcome(delivery_id, Result.FAILED, error_code=type(exc).__name__, error=exc.message)
+def _retry_seconds(error: RetryAfter) -> float:
+    # Read the wait without tripping RetryAfter's int-vs-timedelta deprecation warning.
+    value = getattr(error, "_retry_after", None)
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else 1.0
 
 
 class TelegramAdapter:
-    """Send Telegram messages (HTML parse mode) and classify the Bot API's answers."""
+    """Send Telegram messages (HTML parse mode), one call per message, many at once."""
 
     channel = "telegram"
 
-    def __init__(self, settings: ProviderSettings, *, concurrency: int = 25,
-                 timeout: float = 10) -> None:
-        self._token = settings.credentials["token"]
-        self._base_url = f"{settings.api_url or REAL_API}/bot"
-        self._concurrency = max(1, concurrency)
-        self._timeout = timeout
-        self._thread: _LoopThread | None = None
-        self._bot_ready: Bot | None = None
+    def __init__(self, settings: AdapterSettings, transport: BaseRequest | None = None) -> None:
+        self._concurrency = max(1, settings.concurrency)
+        request = transport or http_request(self._concurrency, settings.timeout)
+        self._bot = BotLoop(settings.provider.credentials["token"], settings.provider.api_url,
+                            request)
 
     def send(self, messages: Sequence[Message]) -> list[Outcome]:
         """Send every message; return one outcome per message, in order."""
         if not messages:
             return []
-        outcomes: list[Outcome] = self._loop().run(self._send_all(messages))
-        return outcomes
+        try:
+            return self._bot.run(lambda bot: self._send_all(bot, messages))
+        except TelegramError as exc:  # the getMe that starts the bot: every message alike
+            log.warning("telegram bot could not start: %s", type(exc).__name__)
+            return [classify(exc).outcome(m.delivery_id, 1) for m in messages]
 
-    def _loop(self) -> _LoopThread:
-        # One event loop (on a thread of its own) and one Bot for the adapter's life: a batch
-        # sends many small chunks, and a Bot per chunk would cost a getMe and a new connection
-        # pool each time. The Bot lives and dies on that one loop, as httpx pools require.
-        if self._thread is None:
-            self._thread = _LoopThread()
-        return self._thread
-
-    def _bot(self) -> Bot:
-        t = self._timeout
-        request = HTTPXRequest(connection_pool_size=self._concurrency + 1, read_timeout=t,
-                               write_timeout=t, connect_timeout=t, pool_timeout=t)
-        return Bot(self._token, base_url=self._base_url, request=request)
-
-    async def _send_all(self, messages: Sequence[Message]) -> list[Outcome]:
-        if self._bot_ready is None:
-            bot = self._bot()
-            try:
-                await bot.initialize()  # getMe: checks the token once for the adapter's life
-            except TelegramError as exc:
-                log.warning("telegram bot could not start: %s", type(exc).__name__)
-                return [classify(m.delivery_id, exc) for m in messages]
-            self._bot_ready = bot
+    async def _send_all(self, bot: Bot, messages: Sequence[Message]) -> list[Outcome]:
         gate = asyncio.Semaphore(self._concurrency)
-        return list(await asyncio.gather(*(self._send_one(self._bot_ready, gate, m)
-                                           for m in messages)))
+        return list(await asyncio.gather(*(self._send_one(bot, gate, call, m)
+                                           for call, m in enumerate(messages, start=1))))
 
-    async def _send_one(self, bot: Bot, gate: asyncio.Semaphore, message: Message) -> Outcome:
+    async def _send_one(self, bot: Bot, gate: asyncio.Semaphore, call: int,
+                        message: Message) -> Outcome:
         async with gate:
             try:
                 sent = await bot.send_message(chat_id=message.address, text=message.text,
@@ -112,39 +83,10 @@ class TelegramAdapter:
             except TelegramError as exc:
                 log.info("telegram refused delivery %d: %s", message.delivery_id,
                          type(exc).__name__)
-                return classify(message.delivery_id, exc)
-        return Outcome(message.delivery_id, Result.SENT,
+                return classify(exc).outcome(message.delivery_id, call)
+        return Outcome(message.delivery_id, Result.SENT, call=call,
                        provider_id=f"{sent.chat.id}:{sent.message_id}")
 
     def close(self) -> None:
-        """Shut the Bot down on its loop and stop the loop's thread."""
-        if self._thread is None:
-            return
-        if self._bot_ready is not None:
-            bot, self._bot_ready = self._bot_ready, None
-            try:
-                self._thread.run(bot.shutdown())
-            except Exception:
-                log.debug("telegram bot shutdown failed", exc_info=True)
-        self._thread.stop()
-        self._thread = None
-
-
-class _LoopThread:
-    """An asyncio event loop running on a daemon thread; coroutines are submitted to it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-loop",
-                                       daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any) -> Any:
-        """Run a coroutine on the loop and wait for its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def stop(self) -> None:
-        """Stop and close the loop."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        """Shut the Bot down and stop its event loop's thread."""
+        self._bot.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..channels import SUBSCRIPTION_CHANNELS
 from ..errors import NotifierError
 from .base import app, fails_clearly
 from .templates import variable_help
@@ -48,6 +49,9 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--restore", default=None,
               help="All-clear: comma-separated contact channels to mark up again [default: those "
                    "marked down during the incident; 'none' for none]")
+@click.option("--deadline", type=click.IntRange(1, 1440), default=None,
+              help="Minutes to keep retrying a failing provider [default: "
+                   "NOTIFIER_DELIVERY_DEADLINE, 120]")
 @click.option("--idempotency-key", default=None,
               help="Confirm at most once per key [default: derived from the arguments, so the same "
                    "command again within 10 minutes returns the first notice]")
@@ -56,7 +60,7 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
          remind_at: str | None, yes: bool, dry_run: bool, wait: bool, receipts_timeout: float,
-         restore: str | None, idempotency_key: str | None) -> None:
+         restore: str | None, deadline: int | None, idempotency_key: str | None) -> None:
     from .. import audit, clock, dispatch, idempotency, library
 
     if not yes and not dry_run:
@@ -71,9 +75,11 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                                  if channels else None,
                                  [] if everyone else (list(segments) or None), drill, incident_id,
                                  fallback=dict(f.split(":", 1) for f in fallbacks),
-                                 scheduled_at=clock.parse_local(at) if at else None)
+                                 scheduled_at=clock.parse_local(at) if at else None,
+                                 deadline_minutes=deadline)
     asked = idempotency.fingerprint(template_key, sorted(variables), sorted(segments), channels,
-                                    everyone, incident_id, drill, sorted(fallbacks), at, remind_at)
+                                    everyone, incident_id, drill, sorted(fallbacks), at, remind_at,
+                                    deadline)
     once = idempotency.Key("cli", idempotency_key or asked, asked)
     with app().app_context():
         if dry_run:
@@ -122,12 +128,12 @@ def _explain(key: str, exc: Any) -> str:
 def _wait(notice_id: int, receipts_timeout: float) -> int:
     """Wait until nothing is left to send, then for receipts; 1 when some did not get it."""
     from .. import db as database
-    from .. import dispatch
+    from .. import progress
 
     while True:
         with database.transaction() as s:
-            counts = dispatch.progress(s, notice_id)
-        if dispatch.is_finished(counts):
+            counts = progress.progress(s, notice_id)
+        if progress.is_finished(counts):
             break
         time.sleep(0.5)
     awaited = _receipts_expected()
@@ -135,7 +141,7 @@ def _wait(notice_id: int, receipts_timeout: float) -> int:
     while time.monotonic() < deadline and any(counts.get(ch, {}).get("sent") for ch in awaited):
         time.sleep(0.5)
         with database.transaction() as s:
-            counts = dispatch.progress(s, notice_id)
+            counts = progress.progress(s, notice_id)
     _print_counts(counts)
     missed = sum(per.get(st, 0) for per in counts.values() for st in ("failed", "undelivered"))
     return 1 if missed else 0
@@ -209,14 +215,14 @@ def _dry_run(template_key: str, req: Any, restore: str | None) -> None:
 def _overview(s: Any) -> None:
     from sqlalchemy import select
 
-    from .. import dispatch
+    from .. import progress
     from ..models import Incident, Notice
 
     incidents = s.scalars(select(Incident).where(Incident.state == "open").order_by(Incident.id))
     for inc in incidents:
         click.echo(f"incident {inc.id} open{' (drill)' if inc.drill else ''}: {inc.title}")
     for n in s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)):
-        counts = dispatch.progress(s, n.id)
+        counts = progress.progress(s, n.id)
         total = sum(sum(per.values()) for per in counts.values())
         click.echo(f"notice {n.id:<5} {n.template_key:22} {n.state:11} incident {n.incident_id:<4} "
                    f"{total} deliveries{' DRILL' if n.drill else ''}")
@@ -258,9 +264,9 @@ def cancel(notice_id: int) -> None:
 
 @click.command(help="Send what is unsent on one delivery channel by another instead.")
 @click.argument("notice_id", type=int)
-@click.option("--from", "source", required=True, type=click.Choice(["sms", "email", "telegram"]))
+@click.option("--from", "source", required=True, type=click.Choice(SUBSCRIPTION_CHANNELS))
 @click.option("--to", "target", default="email", show_default=True,
-              type=click.Choice(["sms", "email", "telegram"]))
+              type=click.Choice(SUBSCRIPTION_CHANNELS))
 @fails_clearly
 def reroute(notice_id: int, source: str, target: str) -> None:
     _control(notice_id, "reroute", source, target)
@@ -271,7 +277,7 @@ def reroute(notice_id: int, source: str, target: str) -> None:
 @click.argument("notice_id", type=int, required=False)
 @fails_clearly
 def status(notice_id: int | None) -> None:
-    from .. import clock, dispatch
+    from .. import clock, progress
     from .. import db as database
     from ..models import Notice
 
@@ -284,8 +290,10 @@ def status(notice_id: int | None) -> None:
             raise NotifierError(f"No notice {notice_id}.")
         click.echo(f"notice {notice.id} {notice.template_key} ({notice.state}), "
                    f"incident {notice.incident_id}, by {notice.created_by}")
-        first, last = dispatch.timestamps(s, notice_id)
+        first, last = progress.timestamps(s, notice_id)
         if first and last:
             click.echo(f"first sent {clock.local(first, seconds=True)}, "
                        f"last sent {clock.local(last, seconds=True)} (Swedish time)")
-        _print_counts(dispatch.progress(s, notice_id))
+        _print_counts(progress.progress(s, notice_id))
+        for w in progress.waiting(s, notice_id):
+            click.echo(f"waiting: {w.describe()} (Swedish time)")

@@ -92,13 +92,7 @@ def templates_show(key: str) -> None:
 @click.option("--comment", default="", help="A note for the audit log")
 @fails_clearly
 def templates_approve(key: str, number: int | None, comment: str) -> None:
-    from .. import audit, versions
-    from .. import db as database
-
-    with app().app_context(), database.transaction() as s:
-        version = versions.find(s, key, number)
-        versions.approve(s, version, audit.actor(), comment)
-        click.echo(f"approved {key} v{version.number} as {audit.actor()}")
+    _review(key, number, comment, approve=True)
 
 
 @templates.command("reject", help="Reject a draft with a comment saying what must change.")
@@ -107,13 +101,19 @@ def templates_approve(key: str, number: int | None, comment: str) -> None:
 @click.option("--comment", required=True, help="What the author must change")
 @fails_clearly
 def templates_reject(key: str, number: int | None, comment: str) -> None:
+    _review(key, number, comment, approve=False)
+
+
+def _review(key: str, number: int | None, comment: str, *, approve: bool) -> None:
+    """Approve or reject a version as the operating-system user, and say so."""
     from .. import audit, versions
     from .. import db as database
 
     with app().app_context(), database.transaction() as s:
         version = versions.find(s, key, number)
-        versions.reject(s, version, audit.actor(), comment)
-        click.echo(f"rejected {key} v{version.number} as {audit.actor()}")
+        (versions.approve if approve else versions.reject)(s, version, audit.actor(), comment)
+        done = "approved" if approve else "rejected"
+        click.echo(f"{done} {key} v{version.number} as {audit.actor()}")
 
 
 def variable_help(s: Any, variable: Any) -> str:

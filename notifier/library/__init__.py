@@ -5,6 +5,7 @@ smsencoding -> spec -> values -> sandbox -> parsing -> display -> layout -> rend
 """
 from __future__ import annotations
 
+from ..i18n import LANGUAGES
 from .display import (
     EN_DAYS,
     EN_MONTHS,
@@ -23,7 +24,6 @@ from .layout import EMAIL_FOOTER
 from .parsing import parse_spec
 from .render import render, render_all, render_sms_as_written
 from .spec import (
-    CHANNELS,
     CONTACT_KINDS,
     CONTACT_STATES,
     DEFAULT_ORGANISATION,
@@ -31,7 +31,6 @@ from .spec import (
     DRILL_PREFIX,
     HEADLINE_WARN_LENGTH,
     KINDS,
-    LANGUAGES,
     LINK_SCHEMES,
     MAX_SOURCE_BYTES,
     MAX_TEXT_LENGTH,
@@ -55,7 +54,7 @@ from .spec import (
 from .values import validate_values
 
 __all__ = [
-    "CHANNELS", "CONTACT_KINDS", "CONTACT_STATES", "DEFAULT_ORGANISATION", "DEFAULT_TEXT_LENGTH",
+    "CONTACT_KINDS", "CONTACT_STATES", "DEFAULT_ORGANISATION", "DEFAULT_TEXT_LENGTH",
     "DRILL_PREFIX", "EMAIL_FOOTER", "EN_DAYS", "EN_MONTHS", "HEADLINE_WARN_LENGTH", "KINDS",
     "LANGUAGES", "LINK_SCHEMES", "MAX_SOURCE_BYTES", "MAX_TEXT_LENGTH", "OUTPUT_CAPS",
     "SEVERITIES", "SMS_WARN_SEGMENTS", "SV_DAYS", "SV_MONTHS", "TELEGRAM_TAGS", "TIMEZONE",

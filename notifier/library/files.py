@@ -8,8 +8,9 @@ from typing import Any
 
 import yaml
 
+from ..i18n import LANGUAGES
 from .parsing import parse_spec
-from .spec import LANGUAGES, TemplateError, TemplateSpec, Variable, Variant
+from .spec import TemplateError, TemplateSpec, Variable, Variant
 
 
 def spec_to_data(spec: TemplateSpec) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from jinja2 import TemplateError as JinjaError
 from jinja2 import meta, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
+from ..channels import DELIVERY_CHANNELS
+from ..i18n import LANGUAGES
 from .sandbox import _SAFE_FILTERS, _environment
 from .smsencoding import is_gsm, normalise_gsm
 from .spec import (
@@ -17,10 +19,8 @@ from .spec import (
     _PARTS,
     _TAG_RE,
     BUILT_INS,
-    CHANNELS,
     DEFAULT_TEXT_LENGTH,
     KINDS,
-    LANGUAGES,
     MAX_SOURCE_BYTES,
     MAX_TEXT_LENGTH,
     SEVERITIES,
@@ -100,7 +100,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "") -> TemplateSpec:
         variables=_parse_variables(data.get("variables") or [], where),
         content=_parse_content(_require(data, "content", where), where),
     )
-    problems = [problem for lang in LANGUAGES for channel in CHANNELS
+    problems = [problem for lang in LANGUAGES for channel in DELIVERY_CHANNELS
                 for problem in _check_variant(spec, lang, channel, where)]
     if problems:
         raise TemplateError(problems)
@@ -214,9 +214,9 @@ def _parse_variant(data: Any, where: str) -> Variant:
     """Parse one language's channel sources."""
     if not isinstance(data, Mapping):
         raise TemplateError(f"{where} is missing; write sms, email, telegram and banner")
-    _unknown_keys(data, set(CHANNELS), where)
+    _unknown_keys(data, set(DELIVERY_CHANNELS), where)
     found: dict[str, str] = {}
-    for channel in CHANNELS:
+    for channel in DELIVERY_CHANNELS:
         value = data.get(channel)
         for part in _PARTS[channel]:
             text = value if channel in ("sms", "telegram") else (

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ..channels import DELIVERY_CHANNELS
+from ..i18n import LANGUAGES
 from .display import _context
 from .layout import _email_html
 from .sandbox import _Job
@@ -11,10 +13,8 @@ from .smsencoding import analyse, is_gsm, normalise_gsm
 from .spec import (
     _BARE_AMP_RE,
     _TAG_RE,
-    CHANNELS,
     DEFAULT_ORGANISATION,
     HEADLINE_WARN_LENGTH,
-    LANGUAGES,
     LINK_SCHEMES,
     SMS_WARN_SEGMENTS,
     TELEGRAM_TAGS,
@@ -34,7 +34,7 @@ def render(spec: TemplateSpec, values: Values, language: str, channel: str, *,
         raise RenderError(f"{spec.key}: no {language!r} text; use one of {', '.join(LANGUAGES)}")
     if channel not in _RENDERERS:
         raise RenderError(f"{spec.key}: unknown delivery channel {channel!r}; "
-                          f"use one of {', '.join(CHANNELS)}")
+                          f"use one of {', '.join(DELIVERY_CHANNELS)}")
     context = {"organisation": organisation, **_context(spec, values, language)}
     job = _Job(spec, language, channel, context, drill, organisation)
     message = _RENDERERS[channel](job)
@@ -46,7 +46,7 @@ def render_all(spec: TemplateSpec, values: Values, *, drill: bool = False,
                organisation: str = DEFAULT_ORGANISATION) -> dict[str, dict[str, RenderedMessage]]:
     """Render every language and delivery channel: language -> channel -> message."""
     return {lang: {ch: render(spec, values, lang, ch, drill=drill, organisation=organisation)
-                   for ch in CHANNELS} for lang in LANGUAGES}
+                   for ch in DELIVERY_CHANNELS} for lang in LANGUAGES}
 
 
 def render_sms_as_written(spec: TemplateSpec, values: Values, language: str,

@@ -11,8 +11,6 @@ from ..clock import ZONE
 from ..errors import NotifierError
 from .smsencoding import SmsInfo
 
-LANGUAGES = ("sv", "en")
-CHANNELS = ("sms", "email", "telegram", "banner")
 KINDS = ("initial", "update", "all_clear", "maintenance")
 SEVERITIES = ("critical", "warning", "info")
 VARIABLE_TYPES = ("text", "phone", "time", "datetime", "url", "email", "choice", "contacts")

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
+from .. import clock
+from ..addresses import AddressError, normalise_email
 from .spec import (
     CONTACT_KINDS,
     DEFAULT_TEXT_LENGTH,
-    TIMEZONE,
     ContactOption,
     TemplateSpec,
     Values,
@@ -117,9 +117,9 @@ def _parse_url(text: str) -> str:
 
 def _parse_email(text: str) -> str:
     try:
-        return str(validate_email(text, check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        raise _ValueProblem(f"{text!r} is not a valid email address ({exc}).") from None
+        return normalise_email(text)
+    except AddressError as exc:
+        raise _ValueProblem(f"{exc}.") from None
 
 
 def _parse_time(text: str) -> time:
@@ -142,15 +142,11 @@ def _parse_datetime(text: str) -> datetime:
     except ValueError:
         raise _ValueProblem(f"{text!r} is not a date and time; write it as YYYY-MM-DD HH:MM, "
                             f"for example 2026-12-06 02:00.") from None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(TIMEZONE).replace(second=0, microsecond=0)
-    local = parsed.replace(tzinfo=TIMEZONE, second=0, microsecond=0)
-    # A naive time that does not survive a round trip through UTC falls in the spring gap.
-    naive = local.replace(tzinfo=None)
-    if local.astimezone(UTC).astimezone(TIMEZONE).replace(tzinfo=None) != naive:
+    try:
+        return clock.swedish(parsed.replace(second=0, microsecond=0))
+    except clock.TimeInputError:
         raise _ValueProblem(f"{text!r} does not exist in Swedish time (the clocks go forward); "
-                            f"pick another time.")
-    return local
+                            f"pick another time.") from None
 
 
 def _parse_contacts(value: Any, contacts: Mapping[str, ContactOption]) -> tuple[ContactOption, ...]:

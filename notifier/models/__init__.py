@@ -1,13 +1,12 @@
 """Typed SQLAlchemy models: the record of truth, one module per part of the domain."""
 from __future__ import annotations
 
+from ..channels import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS
 from ..clock import aware, utcnow
+from ..i18n import LANGUAGES
 from .accounts import AuditEvent, User
 from .audience import ContactChannel, Segment, Subscriber, SubscriberSegment, Subscription
 from .base import (
-    CHANNELS,
-    DELIVERY_CHANNELS,
-    LANGUAGES,
     NAMING,
     OPEN_STATUSES,
     Base,
@@ -20,7 +19,7 @@ from .library import Template, TemplateVersion
 from .notices import BannerSnapshot, Delivery, Incident, Notice, WebhookEvent
 
 __all__ = [
-    "CHANNELS", "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "AuditEvent",
+    "DELIVERY_CHANNELS", "LANGUAGES", "NAMING", "OPEN_STATUSES", "SUBSCRIPTION_CHANNELS", "AuditEvent",
     "BannerSnapshot", "Base", "ContactChannel", "Delivery", "DeliveryStatus", "IdempotencyKey",
     "Incident", "Notice", "NoticeTotal",
     "Role", "Segment", "Subscriber", "SubscriberSegment", "Subscription", "Template",

@@ -68,6 +68,3 @@ class DeliveryStatus(str, enum.Enum):
 
 
 OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.RETRY_WAIT)
-CHANNELS = ("sms", "email", "telegram")
-DELIVERY_CHANNELS = CHANNELS + ("banner",)
-LANGUAGES = ("sv", "en")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import retry
 from ..clock import utcnow
 from .base import Base, DeliveryStatus
 
@@ -42,7 +43,21 @@ class Notice(Base):
     banner_published_at: Mapped[datetime | None] = mapped_column()
     scheduled_at: Mapped[datetime | None] = mapped_column(index=True)
     fallback: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Transient failures are retried until the deadline: minutes after the notice starts.
+    deadline_minutes: Mapped[int] = mapped_column(Integer, default=retry.DEFAULT_DEADLINE,
+                                                  server_default=str(retry.DEFAULT_DEADLINE))
+    deadline_at: Mapped[datetime | None] = mapped_column()
+    # Planned range by range (notifier/planner.py): the last subscription id planned, and when.
+    planning: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    planned_through: Mapped[int | None] = mapped_column(Integer)
+    planned_at: Mapped[datetime | None] = mapped_column()
     incident: Mapped[Incident] = relationship(back_populates="notices")
+
+    def deadline(self) -> datetime:
+        """Return when deliveries still failing are given up on."""
+        if self.deadline_at is not None:
+            return self.deadline_at
+        return retry.deadline(self.scheduled_at or self.created_at, self.deadline_minutes)
 
 
 class Delivery(Base):
@@ -69,6 +84,7 @@ class Delivery(Base):
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(300))
     next_attempt_at: Mapped[datetime | None] = mapped_column()
+    first_failed_at: Mapped[datetime | None] = mapped_column()  # start of a run of transient failures
     lease_until: Mapped[datetime | None] = mapped_column()
     claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column()

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from notifier.channels import SUBSCRIPTION_CHANNELS
 from notifier.errors import NotifierError
 
-CHANNELS = ("sms", "email", "telegram")
 FAULT_KINDS = ("error_5xx", "rate_limit", "timeout", "invalid", "blocked", "unsubscribed",
                "not_mobile", "landline", "undeliverable")
 # Accepted, then reported undelivered by a status callback or a bounce event.
@@ -73,8 +73,8 @@ class Fault:
 def parse_fault(fault_id: int, body: Mapping[str, Any]) -> Fault:
     """Build a Fault from a control-API body, refusing anything malformed."""
     channel, kind = body.get("channel"), body.get("kind")
-    if channel not in CHANNELS:
-        raise SandboxFaultError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if channel not in SUBSCRIPTION_CHANNELS:
+        raise SandboxFaultError(f"channel must be one of {', '.join(SUBSCRIPTION_CHANNELS)}, got {channel!r}")
     if kind not in FAULT_KINDS:
         raise SandboxFaultError(f"kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
     try:

@@ -44,8 +44,21 @@
     });
   }
 
+  function updateWaiting(texts) {
+    var waiting = document.querySelector('[data-live="waiting"]');
+    if (!waiting || !texts) { return; }
+    waiting.replaceChildren.apply(waiting, texts.map(function (text) {
+      var p = document.createElement('p');
+      p.className = 'flash error';
+      p.setAttribute('role', 'status');
+      p.textContent = text;
+      return p;
+    }));
+  }
+
   function update(data) {
     updateCounts(data.counts);
+    updateWaiting(data.waiting);
     updateBars(data.channels || {});
     var state = document.querySelector('[data-live="state"]');
     if (state) { state.textContent = data.state_name; }

@@ -28,6 +28,7 @@ from .. import (
     idempotency,
     library,
     preflight,
+    progress,
     queues,
     timeline,
     versions,
@@ -65,7 +66,7 @@ def dashboard() -> str:
     return render_template("dashboard.html", incidents=timeline.open_incidents(s),
                            notices=notices, circuits=circuits(),
                            contacts=contacts.all_contacts(s), drafts=drafts,
-                           progress={n.id: dispatch.progress(s, n.id) for n in notices})
+                           progress={n.id: progress.progress(s, n.id) for n in notices})
 
 
 def ordered_templates(approved: list[tuple[TemplateVersion, library.TemplateSpec]],
@@ -119,12 +120,16 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
     fallback = dict(pair.split(":", 1) for pair in form.getlist("fallback") if ":" in pair)
     at = form.get("scheduled_at", "").strip()
     drill = form.get("drill") == "1"
+    deadline = form.get("deadline", "").strip()
+    if deadline and not deadline.isdigit():
+        raise dispatch.DispatchError(_("Keep retrying for: give a whole number of minutes."))
     # A drill is never public: ticking it leaves the banner out rather than failing.
     channels = [c for c in form.getlist("channels") if not (drill and c == "banner")]
     return dispatch.NoticeRequest(
         key, values, channels, form.getlist("segments"),
         drill=drill, incident_id=int(incident) if incident.isdigit() else None,
-        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None)
+        fallback=fallback, scheduled_at=clock.parse_local(at) if at else None,
+        deadline_minutes=int(deadline) if deadline else None)
 
 
 def preview_hash(preview: dispatch.Preview) -> str:

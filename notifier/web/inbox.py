@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from .. import clock, db
 from ..errors import NotifierError
-from ..models import CHANNELS, Subscriber, Subscription
+from ..models import SUBSCRIPTION_CHANNELS as CHANNELS
+from ..models import Subscriber, Subscription
 from .auth import require
 
 bp = Blueprint("inbox", __name__, url_prefix="/sandbox")

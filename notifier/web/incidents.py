@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 
 from flask import Blueprint, Response, abort, render_template, stream_with_context
 
-from .. import csvout, db, dispatch, reports, timeline
+from .. import csvout, db, progress, reports, timeline
 from ..i18n import current_language
 from ..models import Incident
 from .auth import require
@@ -25,7 +25,7 @@ def show(incident_id: int) -> str:
     inc = _incident(incident_id)
     return render_template("incident.html", incident=inc,
                            story=timeline.story(s, inc, current_language()),
-                           progress={n.id: dispatch.progress(s, n.id) for n in inc.notices},
+                           progress={n.id: progress.progress(s, n.id) for n in inc.notices},
                            down=timeline.down_during(s, inc))
 
 

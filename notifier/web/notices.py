@@ -17,12 +17,13 @@ from flask import (
     url_for,
 )
 
-from .. import audit, clock, control, csvout, db, dispatch, tracking, vocabulary
+from .. import audit, clock, control, csvout, db, enqueueing, progress, tracking, vocabulary
 from ..deliveries import UNSENT
 from ..errors import NotifierError
 from ..i18n import gettext as _
 from ..i18n import ngettext
-from ..models import CHANNELS, Notice
+from ..models import SUBSCRIPTION_CHANNELS as CHANNELS
+from ..models import Notice
 from .auth import require
 from .console import circuits
 from .formatting import duration
@@ -42,6 +43,23 @@ def progress_words(p: tracking.ChannelProgress) -> str:
         words += " · " + _("%(rate)s per second", rate=round(p.rate, 1))
     if p.seconds_left:
         words += " · " + _("%(time)s to go", time=duration(p.seconds_left))
+    return words
+
+
+@bp.app_template_global()
+def waiting_words(w: progress.Waiting, notice: Notice) -> str:
+    """Say who fails since when, how many wait, the next try, until when, and the fallback."""
+    words = _("The %(channel)s provider is failing since %(since)s: %(n)s waiting, next try "
+              "%(next)s (%(why)s). Retried until %(until)s.",
+              channel=vocabulary.name(vocabulary.CHANNEL, w.channel),
+              since=clock.local(w.since)[-5:] if w.since else "-", n=w.count,
+              next=clock.local(w.next_try)[-5:] if w.next_try else "-", why=w.reason or "-",
+              until=clock.local(notice.deadline()))
+    target = notice.fallback.get(w.channel)
+    if target:
+        words += " " + _("After %(minutes)s minutes of failures they go by %(channel)s.",
+                         minutes=int(current_app.config["FALLBACK_AFTER"]),
+                         channel=vocabulary.name(vocabulary.CHANNEL, target))
     return words
 
 
@@ -73,13 +91,14 @@ def show(notice_id: int) -> str:
     """Follow one notice: progress per channel, failures, who did not get it and why."""
     s = db.session()
     n = _notice(notice_id)
-    counts = dispatch.progress(s, n.id)
+    counts = progress.progress(s, n.id)
     search, channel = request.args.get("q", ""), request.args.get("channel", "")
     missed = tracking.missed(s, n.id, search, channel, request.args.get("page", 1, type=int))
     return render_template(
         "notice.html", notice=n, counts=counts, circuits=circuits(),
-        channels=tracking.progress(s, n, current_app.config["RATES"]),
+        channels=tracking.per_channel(s, n, current_app.config["RATES"]),
         failures=tracking.failures(s, n.id), missed=missed, q=search, channel=channel,
+        waiting=progress.waiting(s, n.id),
         reachable=tracking.reachable(s, n) if n.state in tracking.RESENDABLE else {},
         actions=_actions(n, counts), missed_total=sum(
             per.get(st, 0) for per in counts.values() for st in tracking.MISSED))
@@ -87,17 +106,18 @@ def show(notice_id: int) -> str:
 
 @bp.get("/<int:notice_id>/progress.json")
 @require("view")
-def progress(notice_id: int) -> Any:
+def progress_json(notice_id: int) -> Any:
     """Return per-channel counts, rate and time left for the live view (texts translated)."""
     s = db.session()
     n = _notice(notice_id)
-    counts = dispatch.progress(s, n.id)
-    first, last = dispatch.timestamps(s, n.id)
-    finished = dispatch.is_finished(counts)
-    per = tracking.progress(s, n, current_app.config["RATES"])
+    counts = progress.progress(s, n.id)
+    first, last = progress.timestamps(s, n.id)
+    finished = progress.is_finished(counts)
+    per = tracking.per_channel(s, n, current_app.config["RATES"])
     missed = sum(c.get(st, 0) for c in counts.values() for st in tracking.MISSED)
     return jsonify(state=n.state, state_name=vocabulary.name(vocabulary.NOTICE_STATE, n.state),
                    counts=counts, finished=finished, missed=missed,
+                   waiting=[waiting_words(w, n) for w in progress.waiting(s, n.id)],
                    channels={p.channel: {**p.to_json(), "words": progress_words(p),
                                          "label": bar_words(p)} for p in per},
                    first_sent=clock.local(first, seconds=True) if first else None,
@@ -123,10 +143,11 @@ def _said(action: str, notice_id: int, outcome: Any) -> str:
     if action == "resume":
         return _("Notice %(id)s is resumed.", id=notice_id)
     cancelled, created = outcome
-    return _("%(cancelled)s unsent deliveries cancelled; %(created)s go by %(to)s instead "
-             "(people without a subscription there cannot be reached this way).",
+    return _("%(cancelled)s unsent deliveries cancelled; %(created)s go by %(to)s instead. "
+             "Those with no %(to)s address stay on %(from)s.",
              cancelled=cancelled, created=created,
-             to=vocabulary.name(vocabulary.CHANNEL, request.form.get("to", "email")))
+             to=vocabulary.name(vocabulary.CHANNEL, request.form.get("to", "email")),
+             **{"from": vocabulary.name(vocabulary.CHANNEL, request.form.get("from", ""))})
 
 
 @bp.post("/<int:notice_id>/<any(pause, resume, cancel, reroute):action>")
@@ -156,7 +177,7 @@ def _enqueue(notice_id: int, deliveries: bool) -> None:
 
     if deliveries:
         with db.transaction() as s:
-            dispatch.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
+            enqueueing.enqueue_queued(s, s.get(Notice, notice_id))  # type: ignore[arg-type]
     queues.publish_banner_soon()
 
 

@@ -56,7 +56,7 @@ UPDATE_STATUS = {"investigating": "investigating", "cause_found": "identified",
 def _utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return clock.to_local(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace(
+    return clock.aware(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 
@@ -226,7 +226,7 @@ def _page_info(s: Session, shown: list[Incident]) -> dict[str, Any]:
     moments += [c.updated_at for c in s.scalars(select(ContactChannel))]
     return {"id": hashlib.sha256(base.encode()).hexdigest()[:12],
             "name": current_app.config["ORGANISATION"], "url": f"{base}/status",
-            "time_zone": "Europe/Stockholm",
+            "time_zone": clock.ZONE.key,
             "updated_at": _utc(max((clock.aware(m) for m in moments), default=None))}
 
 

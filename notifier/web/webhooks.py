@@ -77,6 +77,10 @@ def _same(given: str, expected: str) -> bool:
 
 # --- Twilio ------------------------------------------------------------------------------------
 
+TWILIO_UNSIGNED = ("X-Twilio-Signature is missing or does not match NOTIFIER_PUBLIC_URL and the "
+                   "Twilio auth token")
+
+
 def _twilio_signed(path: str) -> bool:
     """Check X-Twilio-Signature against the URL Twilio was given, not the one the proxy shows."""
     token = current_app.config["PROVIDERS"]["twilio"].credentials.get("auth_token", "")
@@ -111,8 +115,7 @@ def _apply_twilio(s: Session, r: Receipt) -> int | None:
 def twilio_status() -> Response | tuple[Response, int]:
     """Record a Twilio status callback: sent, delivered or undelivered (with its error code)."""
     if not _twilio_signed("/webhooks/twilio/status"):
-        return _refuse("X-Twilio-Signature is missing or does not match NOTIFIER_PUBLIC_URL "
-                       "and the Twilio auth token")
+        return _refuse(TWILIO_UNSIGNED)
     sid = request.form.get("MessageSid", "")
     raw = request.form.get("MessageStatus", "")
     if not sid or not raw:
@@ -146,8 +149,7 @@ def _inbound_reply(s: Session, sender: str, word: str) -> str | None:
 def twilio_inbound() -> Response | tuple[Response, int]:
     """Act on an SMS a customer sent: STOP/STOPP/AVSLUTA opt out, STATUS gets the situation."""
     if not _twilio_signed("/webhooks/twilio/inbound"):
-        return _refuse("X-Twilio-Signature is missing or does not match NOTIFIER_PUBLIC_URL "
-                       "and the Twilio auth token")
+        return _refuse(TWILIO_UNSIGNED)
     sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
     if not sid or not sender:
         return _refuse("MessageSid and From are required", 400)
@@ -287,11 +289,12 @@ def _telegram_reply(chat_id: str, language: str, text: str) -> None:
     answer is worth something only within seconds. Telegram waits for our response anyway, and
     the update is recorded first, so a retried update never answers twice.
     """
+    from ..channels import make_adapter
     from ..channels.base import Message, Result
-    from ..channels.telegram import TelegramAdapter
 
-    adapter = TelegramAdapter(current_app.config["PROVIDERS"]["telegram"], concurrency=1,
-                              timeout=TELEGRAM_REPLY_TIMEOUT)
+    cfg = current_app.config
+    adapter = make_adapter("telegram", cfg["PROVIDERS"]["telegram"], cfg, concurrency=1,
+                           timeout=TELEGRAM_REPLY_TIMEOUT)
     try:
         [outcome] = adapter.send([Message(0, chat_id, language, html.escape(text))])
     finally:

@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Page
 
-from ..test_status import outage, update
+from ..web.test_status import outage, update
 
 pytestmark = pytest.mark.browser
 

@@ -1,16 +1,21 @@
 """The email adapter drives the real SendGrid SDK against the sandbox."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import email.utils
+import json
+import urllib.error
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from notifier.channels.base import Message, Result
+from notifier.channels.base import AdapterSettings, Message, Result
 from notifier.channels.email import EmailAdapter
-from notifier.config import ProviderSettings
+from notifier.channels.transports.sendgrid import Reply, SendGridTransport
 from notifier.sandbox.client import SandboxClient
 
-Settings = Callable[..., ProviderSettings]
+Settings = Callable[..., AdapterSettings]
 
 
 def mail(delivery_id: int, address: str | None = None, *, subject: str | None = "Avbrott",
@@ -21,7 +26,7 @@ def mail(delivery_id: int, address: str | None = None, *, subject: str | None = 
 
 @pytest.fixture
 def adapter(make_settings: Settings) -> Iterator[EmailAdapter]:
-    email_adapter = EmailAdapter(make_settings("sendgrid"), timeout=3)
+    email_adapter = EmailAdapter(make_settings("sendgrid", timeout=3))
     yield email_adapter
     email_adapter.close()
 
@@ -115,7 +120,7 @@ def test_server_error_is_retryable(adapter: EmailAdapter, sandbox: SandboxClient
 
 
 def test_timeout_is_retryable(make_settings: Settings, sandbox: SandboxClient) -> None:
-    adapter = EmailAdapter(make_settings("sendgrid"), timeout=0.3)
+    adapter = EmailAdapter(make_settings("sendgrid", timeout=0.3))
     sandbox.fault("email", "timeout", seconds=1)
 
     [outcome] = adapter.send([mail(1)])
@@ -124,7 +129,7 @@ def test_timeout_is_retryable(make_settings: Settings, sandbox: SandboxClient) -
 
 
 def test_unreachable_provider_is_retryable(make_settings: Settings, closed_port_url: str) -> None:
-    adapter = EmailAdapter(make_settings("sendgrid", api_url=closed_port_url), timeout=0.5)
+    adapter = EmailAdapter(make_settings("sendgrid", api_url=closed_port_url, timeout=0.5))
 
     [outcome] = adapter.send([mail(1)])
 
@@ -150,3 +155,105 @@ def test_suppressed_recipient_is_accepted_but_receives_nothing(
 
     assert [o.result for o in outcomes] == [Result.SENT, Result.SENT]
     assert [m["to"] for m in sandbox.messages(channel="email")] == ["kund2@example.se"]
+
+
+# Classification from SendGrid's documented answers, through a fake transport.
+
+class FakeSendGrid(SendGridTransport):
+    """Answer Mail Send requests from a function of the request body, or raise a network error."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], Reply] | None = None,
+                 error: OSError | None = None) -> None:
+        super().__init__(None, "SG.fake")
+        self.answer = answer or (lambda body: Reply(202, {"X-Message-Id": "msg"}))
+        self.error = error
+        self.bodies: list[dict[str, Any]] = []
+
+    def post(self, body: Mapping[str, Any]) -> Reply:
+        self.bodies.append(dict(body))
+        if self.error is not None:
+            raise self.error
+        return self.answer(dict(body))
+
+
+def refusal(status: int, message: str, field: str | None = None,
+            headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, headers or {},
+                 json.dumps({"errors": [{"message": message, "field": field}]}).encode())
+
+
+@pytest.mark.parametrize(("reply", "result", "retry_after"), [
+    (refusal(429, "too many requests", headers={"Retry-After": "5"}), Result.RETRY, 5.0),
+    (refusal(500, "internal error"), Result.RETRY, None),
+    (refusal(503, "unavailable"), Result.RETRY, None),
+    (refusal(413, "payload too large"), Result.FAILED, None),
+    (Reply(200), Result.FAILED, None),  # not SendGrid's 202: never taken as sent
+])
+def test_documented_answers_are_classified(make_settings: Settings, reply: Reply,
+                                           result: Result, retry_after: float | None) -> None:
+    fake = FakeSendGrid(lambda body: reply)
+
+    outcomes = EmailAdapter(make_settings("sendgrid"), transport=fake).send([mail(1), mail(2)])
+
+    assert {(o.result, o.error_code, o.retry_after, o.call) for o in outcomes} == \
+        {(result, str(reply.status), retry_after, 1)}
+
+
+def test_retry_after_as_an_http_date(make_settings: Settings) -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    fake = FakeSendGrid(lambda body: refusal(429, "slow down", headers={"retry-after": later}))
+
+    [outcome] = EmailAdapter(make_settings("sendgrid"), transport=fake).send([mail(1)])
+
+    assert outcome.retry_after is not None and 60 < outcome.retry_after <= 90
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_key_names_the_setting_to_check(make_settings: Settings, status: int) -> None:
+    fake = FakeSendGrid(lambda body: refusal(status, "The provided authorization grant is invalid"))
+
+    [outcome] = EmailAdapter(make_settings("sendgrid"), transport=fake).send([mail(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.FAILED, str(status))
+    assert "NOTIFIER_SENDGRID_API_KEY" in (outcome.error or "")
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (TimeoutError("timed out"), "timeout"),
+    (urllib.error.URLError(TimeoutError()), "timeout"),
+    (ConnectionRefusedError(), "network"),
+])
+def test_no_answer_is_retryable(make_settings: Settings, error: OSError, code: str) -> None:
+    fake = FakeSendGrid(error=error)
+
+    outcomes = EmailAdapter(make_settings("sendgrid"), transport=fake).send([mail(1), mail(2)])
+
+    assert {(o.result, o.error_code, o.call) for o in outcomes} == {(Result.RETRY, code, 1)}
+
+
+def test_a_bad_recipient_is_found_by_halving_and_every_request_is_a_call(
+        make_settings: Settings) -> None:
+    def answer(body: dict[str, Any]) -> Reply:
+        to = [p["to"][0]["email"] for p in body["personalizations"]]
+        if "kund3@example.se" in to:
+            return refusal(400, "Does not contain a valid address.",
+                           f"personalizations.{to.index('kund3@example.se')}.to.0.email")
+        return Reply(202, {"X-Message-Id": f"msg{len(to)}"})
+    fake = FakeSendGrid(answer)
+
+    outcomes = EmailAdapter(make_settings("sendgrid"), transport=fake).send(
+        [mail(i) for i in range(1, 5)])
+
+    assert [(o.result, o.call) for o in outcomes] == \
+        [(Result.SENT, 2)] * 2 + [(Result.FAILED, 4), (Result.SENT, 5)]
+    assert len(fake.bodies) == 5 and "kund3" not in (outcomes[2].error or "")
+
+
+def test_a_400_about_the_content_is_not_split(make_settings: Settings) -> None:
+    fake = FakeSendGrid(lambda body: refusal(400, "The subject is required.", "subject"))
+
+    outcomes = EmailAdapter(make_settings("sendgrid"), transport=fake).send(
+        [mail(i) for i in range(1, 5)])
+
+    assert {(o.result, o.error_code, o.call) for o in outcomes} == {(Result.FAILED, "400", 1)}
+    assert len(fake.bodies) == 1

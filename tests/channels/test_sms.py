@@ -1,17 +1,21 @@
 """The SMS adapter drives the real Twilio SDK against the sandbox."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import requests
+from twilio.http.response import Response
 
-from notifier.channels.base import Message, Result
-from notifier.channels.sms import SmsAdapter, scrub
-from notifier.config import ProviderSettings
+from notifier.channels.base import AdapterSettings, Message, Result
+from notifier.channels.sms import SmsAdapter
+from notifier.channels.transports.twilio import TwilioTransport
 from notifier.sandbox.client import SandboxClient
 
-Settings = Callable[..., ProviderSettings]
+Settings = Callable[..., AdapterSettings]
 
 
 def sms(delivery_id: int, to: str = "+46701234567", text: str = "Våra 020-nummer är nere.") -> Message:
@@ -20,8 +24,8 @@ def sms(delivery_id: int, to: str = "+46701234567", text: str = "Våra 020-numme
 
 @pytest.fixture
 def adapter(make_settings: Settings) -> Iterator[SmsAdapter]:
-    sms_adapter = SmsAdapter(make_settings("twilio"), status_callback_url="https://n.example/cb",
-                             validity_period=900, timeout=3)
+    sms_adapter = SmsAdapter(make_settings("twilio", callback_url="https://n.example/cb",
+                                           validity=900, timeout=3))
     yield sms_adapter
     sms_adapter.close()
 
@@ -115,7 +119,7 @@ def test_server_error_is_retryable(adapter: SmsAdapter, sandbox: SandboxClient) 
 
 
 def test_timeout_is_retryable(make_settings: Settings, sandbox: SandboxClient) -> None:
-    adapter = SmsAdapter(make_settings("twilio"), timeout=0.3)
+    adapter = SmsAdapter(make_settings("twilio", timeout=0.3))
     sandbox.fault("sms", "timeout", seconds=1)
 
     [outcome] = adapter.send([sms(1)])
@@ -125,7 +129,7 @@ def test_timeout_is_retryable(make_settings: Settings, sandbox: SandboxClient) -
 
 
 def test_unreachable_provider_is_retryable(make_settings: Settings, closed_port_url: str) -> None:
-    adapter = SmsAdapter(make_settings("twilio", api_url=closed_port_url), timeout=0.5)
+    adapter = SmsAdapter(make_settings("twilio", api_url=closed_port_url, timeout=0.5))
 
     outcomes = adapter.send([sms(1), sms(2)])
 
@@ -159,7 +163,75 @@ def test_one_outcome_per_message_in_order(adapter: SmsAdapter, sandbox: SandboxC
     assert len(sandbox.messages(channel="sms")) == 18
 
 
-def test_scrub_removes_phone_numbers() -> None:
-    assert scrub("The 'To' number +46 70 123 45 67 is not valid") == \
-        "The 'To' number <number> is not valid"
-    assert scrub("Error 21211 at 2024") == "Error 21211 at 2024"
+# Classification from Twilio's documented answers, through the real SDK and a fake transport.
+
+class FakeTwilio(TwilioTransport):
+    """Answer every Messages request with one canned HTTP response, or raise a network error."""
+
+    def __init__(self, status: int = 201, body: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, error: Exception | None = None) -> None:
+        super().__init__()
+        self.status, self.body, self.headers, self.error = status, body, headers, error
+        self.requests = 0
+
+    def answer(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        self.requests += 1
+        if self.error is not None:
+            raise self.error
+        body = self.body or {"sid": f"SM{self.requests:032x}", "status": "queued"}
+        return Response(self.status, json.dumps(body), self.headers or {})
+
+
+def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "status": status,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+
+
+@pytest.mark.parametrize(("status", "code", "result", "retry_after"), [
+    (400, 21211, Result.FAILED, None),       # invalid 'To' number
+    (400, 21614, Result.FAILED, None),       # not a mobile number
+    (400, 21610, Result.OPTED_OUT, None),    # the recipient replied STOP
+    (429, 20429, Result.RETRY, 7.0),         # too many requests, with Retry-After
+    (503, 20503, Result.RETRY, None),        # Twilio unavailable
+    (500, 20500, Result.RETRY, None),        # Twilio's internal error
+])
+def test_documented_errors_are_classified(make_settings: Settings, status: int, code: int,
+                                          result: Result, retry_after: float | None) -> None:
+    fake = FakeTwilio(status, twilio_error(status, code, "The 'To' number +46 70 123 45 67 is bad"),
+                      {"Retry-After": "7"} if retry_after else None)
+    adapter = SmsAdapter(make_settings("twilio", concurrency=1), transport=fake)
+
+    [outcome] = adapter.send([sms(1)])
+
+    assert (outcome.result, outcome.error_code, outcome.retry_after) == \
+        (result, str(code), retry_after)
+    assert "70 123" not in (outcome.error or "") and outcome.call == 1
+
+
+def test_rejected_credentials_name_the_setting_to_check(make_settings: Settings) -> None:
+    fake = FakeTwilio(401, twilio_error(401, 20003, "Authenticate"))
+
+    [outcome] = SmsAdapter(make_settings("twilio"), transport=fake).send([sms(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.FAILED, "20003")
+    assert "NOTIFIER_TWILIO" in (outcome.error or "")
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (requests.ConnectTimeout("slow"), "timeout"),
+    (requests.ConnectionError("refused"), "network"),
+])
+def test_no_answer_is_retryable(make_settings: Settings, error: Exception, code: str) -> None:
+    [outcome] = SmsAdapter(make_settings("twilio"), transport=FakeTwilio(error=error)).send([sms(1)])
+
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, code)
+
+
+def test_each_message_is_one_call(make_settings: Settings) -> None:
+    fake = FakeTwilio()
+    adapter = SmsAdapter(make_settings("twilio", concurrency=4), transport=fake)
+
+    outcomes = adapter.send([sms(i, f"+4670{i:07d}") for i in range(1, 7)])
+
+    assert [o.call for o in outcomes] == [1, 2, 3, 4, 5, 6]
+    assert all(o.result is Result.SENT for o in outcomes) and fake.requests == 6

@@ -9,11 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from werkzeug.security import check_password_hash
 
-from notifier import accounts, contacts, db
+from notifier import accounts, db
 from notifier.models import ContactChannel, User
-from notifier.processes import demo
 
-from .conftest import AuthActions
+from ..conftest import AuthActions
 
 PASSWORD = "correct-horse-battery"
 MakeUser = Callable[[str], str]
@@ -28,14 +27,6 @@ def make_user(app: Flask) -> MakeUser:
             accounts.create_user(s, email, role, PASSWORD)
         return email
     return make
-
-
-@pytest.fixture
-def registry(app: Flask) -> None:
-    """Register the demo company's contact channels, all up."""
-    with app.app_context(), db.transaction() as s:
-        for definition in demo.CONTACTS:
-            contacts.register(s, definition)
 
 
 def _state(app: Flask, key: str) -> str:

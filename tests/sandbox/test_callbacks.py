@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from notifier.channels.base import Message
+from notifier.channels.base import AdapterSettings, Message
 from notifier.channels.email import EmailAdapter
 from notifier.channels.sms import SmsAdapter
 from notifier.config import SANDBOX_CREDENTIALS, ProviderSettings
@@ -24,7 +24,7 @@ from notifier.sandbox.callbacks import is_loopback
 from notifier.sandbox.client import SandboxClient, SandboxClientError
 from notifier.sandbox.server import SandboxServer
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 SG_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SG_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -47,8 +47,9 @@ class Receiver:
 
 @pytest.fixture
 def make_settings(sandbox_server: SandboxServer) -> Any:
-    def make(name: str) -> ProviderSettings:
-        return ProviderSettings(name, sandbox_server.url, True, SANDBOX_CREDENTIALS[name])
+    def make(name: str, callback_url: str | None = None) -> AdapterSettings:
+        provider = ProviderSettings(name, sandbox_server.url, True, SANDBOX_CREDENTIALS[name])
+        return AdapterSettings(provider, callback_url=callback_url)
 
     return make
 
@@ -65,7 +66,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _sms(make_settings: Any, callback: str, *messages: Message) -> None:
-    adapter = SmsAdapter(make_settings("twilio"), status_callback_url=callback)
+    adapter = SmsAdapter(make_settings("twilio", callback))
     try:
         adapter.send(messages)
     finally:

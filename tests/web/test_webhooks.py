@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,14 +15,14 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from notifier import audit, db, dispatch
+from notifier import audit, db, deliveries, dispatch, enqueueing
 from notifier.config import SANDBOX_CREDENTIALS
-from notifier.models import Delivery, Notice, Subscription, WebhookEvent
+from notifier.models import Delivery, Notice, Subscription, WebhookEvent, utcnow
 from notifier.sandbox.callbacks import EventWebhook, sendgrid_event
 from notifier.sandbox.client import SandboxClient
 from workers import delivery
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 TOKEN = SANDBOX_CREDENTIALS["twilio"]["auth_token"]
 SECRET = "s3cret-telegram-token"
@@ -189,8 +190,9 @@ def test_a_receipt_that_overtakes_the_worker_finds_its_delivery_by_id(
         app: Flask, client: FlaskClient, demo: Any) -> None:
     notice_id = _confirm(app, ("sms",))
     ids = [d.id for d in _rows(app, notice_id, "sms")]
-    with app.app_context():
-        [claimed, *_] = delivery.claim(notice_id, "sms", min(ids), max(ids)).deliveries
+    with app.app_context(), db.transaction() as s:
+        [claimed, *_] = deliveries.claim(s, notice_id, "sms", min(ids), max(ids),
+                                         utcnow() + timedelta(seconds=60)).deliveries
     d = _row(app, claimed.id)
     d.provider_id = "SM" + "a" * 32
     assert d.status == "sending"
@@ -400,7 +402,7 @@ def test_receipts_from_the_sandbox_reach_the_app_end_to_end(
     worker()
     notice_id = _confirm(app, ("sms", "email"))
     with app.app_context(), db.transaction() as s:
-        dispatch.enqueue(s, s.get(Notice, notice_id))
+        enqueueing.enqueue(s, s.get(Notice, notice_id))
 
     def settled() -> bool:
         return all(st in ("delivered", "undelivered") for ch in ("sms", "email")
@@ -437,7 +439,7 @@ def test_no_personal_data_in_redis_keys_or_job_payloads_during_a_send(
     worker()
     notice_id = _confirm(app, ("sms", "email", "telegram"), ())
     with app.app_context(), db.transaction() as s:
-        dispatch.enqueue(s, s.get(Notice, notice_id))
+        enqueueing.enqueue(s, s.get(Notice, notice_id))
     with app.app_context():
         redis = queues.redis()
         wait_until(lambda: dispatch.is_finished(_progress(app, notice_id)), timeout=90,

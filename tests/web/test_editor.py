@@ -13,7 +13,7 @@ from notifier import db, dispatch
 from notifier.models import AuditEvent, Template, TemplateVersion
 from notifier.web.editor import form_fields
 
-from .conftest import AuthActions
+from ..conftest import AuthActions
 
 KEY = "phone-lines-down"
 OLD_SMS_START = "{{ organisation }}: Our 020 and 0771 numbers cannot be reached right now"

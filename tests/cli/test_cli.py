@@ -13,7 +13,7 @@ from notifier import db
 from notifier.models import AuditEvent, Delivery, Subscriber
 from notifier.sandbox.client import SandboxClient
 
-from .conftest import notifier_cmd
+from ..conftest import notifier_cmd
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -129,7 +129,7 @@ def test_send_works_against_simulators_someone_else_runs(env: dict[str, str], de
     import os
     import socket
 
-    from .conftest import wait_until
+    from ..conftest import wait_until
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -190,13 +190,18 @@ def test_pause_resume_cancel_and_reroute_from_the_command_line(app: Flask, env: 
     assert again.exit_code == 2 and "only a notice being sent can be paused" in again.output
     assert runner.invoke(main, ["resume", "1"]).output.strip() == "Notice 1 is resumed."
     moved = runner.invoke(main, ["reroute", "1", "--from", "sms", "--to", "email"])
-    assert moved.exit_code == 0 and "43 unsent sms deliveries cancelled" in moved.output
     with app.app_context():
         emails = db.session().scalar(select(func.count()).select_from(Delivery)
                                      .where(Delivery.channel == "email"))
-    assert f"{emails} go by email" in moved.output and 0 < emails < 43
+        rerouted = db.session().scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.channel == "sms", Delivery.status == "cancelled"))
+    # Only those the email reaches leave the SMS queue; the others keep waiting for SMS.
+    assert moved.exit_code == 0 and f"{rerouted} unsent sms deliveries cancelled" in moved.output
+    assert f"{emails} go by email" in moved.output and 0 < emails <= rerouted < 43
+    assert "Those with no email address stay on sms." in moved.output
     cancelled = runner.invoke(main, ["cancel", "1"])
-    assert cancelled.output.strip() == f"Notice 1 is cancelled: {emails} unsent deliveries stopped."
+    assert cancelled.output.strip() == \
+        f"Notice 1 is cancelled: {emails + 43 - rerouted} unsent deliveries stopped."
 
 
 def test_an_excel_export_with_semicolons_in_windows_1252_is_read(app: Flask, env: dict[str, str],
@@ -248,7 +253,7 @@ def test_a_lost_password_can_be_reset_and_status_without_an_id_gives_an_overview
                           input="a-new-long-password\na-new-long-password\n")
     assert reset.exit_code == 0 and "new password set" in reset.output
     client = app.test_client()
-    from .conftest import AuthActions
+    from ..conftest import AuthActions
 
     assert AuthActions(client).login("operator@solvik.example",
                                      "a-new-long-password").status_code == 302
@@ -275,7 +280,7 @@ def test_a_finished_drill_closes_its_incident(app: Flask, env: dict[str, str], d
                                     "--segment", "staff", "--drill", "--yes", "--wait",
                                     "--receipts-timeout", "0"])
     assert out.exit_code == 0, out.output
-    from .conftest import wait_until
+    from ..conftest import wait_until
 
     def closed() -> bool:
         with app.app_context():

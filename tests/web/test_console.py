@@ -12,7 +12,7 @@ from notifier import db, dispatch
 from notifier.models import Notice
 from notifier.web.formatting import duration
 
-from .conftest import AuthActions
+from ..conftest import AuthActions
 
 SEND = "/send/phone-lines-down"
 

@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from redis import Redis
 
-from notifier import audit, db, dispatch
+from notifier import audit, db, dispatch, enqueueing
 from notifier.sandbox.client import SandboxClient
 
-from .conftest import wait_until
+from ..conftest import wait_until
 
 
 def _confirm(app: Flask, channels: tuple[str, ...] = ("sms",), segments: tuple[str, ...] = ()) -> int:
@@ -22,7 +22,7 @@ def _confirm(app: Flask, channels: tuple[str, ...] = ("sms",), segments: tuple[s
         with db.transaction() as s:
             notice = dispatch.confirm(s, req, audit.actor())
         with db.transaction() as s:
-            dispatch.enqueue(s, notice)
+            enqueueing.enqueue(s, notice)
         return notice.id
 
 

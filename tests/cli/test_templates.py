@@ -14,7 +14,7 @@ from notifier import db, library, versions
 from notifier.cli import main
 from notifier.models import AuditEvent, Template, TemplateVersion
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "phone-lines-down"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import notifier_cmd, wait_until
+from ..conftest import notifier_cmd, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from notifier import create_app
 from notifier.sandbox.client import SandboxClient
 
-from .conftest import notifier_cmd
+from ..conftest import notifier_cmd
 
 
 def _free_port() -> int:
