@@ -11,9 +11,10 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from notifier import db, dispatch, reports, totals
+from notifier.deliveries import machine
 from notifier.models import Delivery, Notice
 
 from .conftest import AuthActions, notifier_cmd
@@ -29,15 +30,16 @@ def _incident(app: Flask, drill: bool = False) -> Notice:
         ids = s.scalars(select(Delivery.id).where(Delivery.notice_id == notice.id,
                                                   Delivery.channel == "sms")
                         .order_by(Delivery.id)).all()
+        machine.move(s, "claim", Delivery.notice_id == notice.id)
         for i, delivery_id in enumerate(ids):
-            failed = i < (1 if drill else 3)
-            s.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-                status="failed" if failed else "delivered",
-                error_code="21211" if failed else None, error="Twilio 21211" if failed else None,
-                sent_at=None if failed else start + timedelta(seconds=2 * i)))
-        s.execute(update(Delivery).where(Delivery.notice_id == notice.id,
-                                         Delivery.channel == "email")
-                  .values(status="sent", sent_at=start + timedelta(seconds=5)))
+            this = Delivery.id == delivery_id
+            if i < (1 if drill else 3):
+                machine.move(s, "fail", this, error_code="21211", error="Twilio 21211")
+            else:
+                machine.move(s, "sent", this, sent_at=start + timedelta(seconds=2 * i))
+                machine.move(s, "delivered", this)
+        machine.move(s, "sent", Delivery.notice_id == notice.id, Delivery.channel == "email",
+                     sent_at=start + timedelta(seconds=5))
         return notice
 
 

@@ -11,6 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from notifier import db, dispatch, tracking
+from notifier.clock import utcnow
+from notifier.deliveries import machine
 from notifier.models import Delivery, Notice, Subscriber, Subscription
 
 from .conftest import AuthActions
@@ -32,10 +34,11 @@ def _fail_sms_of_people_with_email(app: Flask, notice: Notice, how_many: int) ->
                          .where(Delivery.notice_id == notice.id,
                                 Subscription.subscriber_id.in_(with_email))
                          .order_by(Delivery.id).limit(how_many)).all()
-        s.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]))
-                  .values(status="failed", error_code="21211", error="Twilio 21211: invalid"))
-        s.execute(update(Delivery).where(Delivery.notice_id == notice.id,
-                                         Delivery.status == "queued").values(status="sent"))
+        mine = Delivery.notice_id == notice.id
+        machine.move(s, "claim", mine)
+        machine.move(s, "fail", Delivery.id.in_([r[0] for r in rows]), error_code="21211",
+                     error="Twilio 21211: invalid")
+        machine.move(s, "sent", mine, sent_at=utcnow())
         s.execute(update(Notice).where(Notice.id == notice.id).values(state="completed"))
     return [r[1] for r in rows]
 
@@ -85,8 +88,9 @@ def test_the_list_of_who_missed_it_exports_to_csv(
 def test_the_list_pages_through_many(app: Flask, demo: Any) -> None:
     notice = _sms_notice(app)
     with app.app_context(), db.transaction() as s:
-        s.execute(update(Delivery).where(Delivery.notice_id == notice.id)
-                  .values(status="undelivered", error_code="30005"))
+        mine = Delivery.notice_id == notice.id
+        machine.move(s, "claim", mine)
+        machine.move(s, "undelivered", mine, error_code="30005")
         first = tracking.missed(s, notice.id, page=1)
         last = tracking.missed(s, notice.id, page=2)
     assert (first.total, first.pages, len(first.rows), len(last.rows)) == (43, 1, 43, 43) \
@@ -142,10 +146,8 @@ def test_progress_says_what_is_left_and_how_fast(app: Flask, demo: Any) -> None:
     notice = _sms_notice(app)
     with app.app_context(), db.transaction() as s:
         ids = s.scalars(select(Delivery.id).where(Delivery.notice_id == notice.id).limit(10)).all()
-        from notifier.clock import utcnow
-
-        s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(status="sent",
-                                                                      sent_at=utcnow()))
+        machine.move(s, "claim", Delivery.id.in_(ids))
+        machine.move(s, "sent", Delivery.id.in_(ids), sent_at=utcnow())
         [sms] = tracking.per_channel(s, s.get(Notice, notice.id), {"sms": 10.0})  # type: ignore[arg-type]
     assert (sms.total, sms.open) == (43, 33)
     assert sms.rate is not None and round(sms.rate * 30) == 10

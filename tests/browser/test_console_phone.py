@@ -8,9 +8,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Page
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from notifier import db, dispatch
+from notifier.deliveries import machine
 from notifier.models import Delivery, Notice
 
 pytestmark = pytest.mark.browser
@@ -77,7 +78,8 @@ def test_a_notice_fits_a_phone_and_its_counts_update_live(
     with app.app_context(), db.transaction() as s:
         ids = s.scalars(select(Delivery.id).where(Delivery.notice_id == notice.id,
                                                   Delivery.channel == "sms").limit(3)).all()
-        s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(status="sent"))
+        machine.move(s, "claim", Delivery.id.in_(ids))
+        machine.move(s, "sent", Delivery.id.in_(ids))
     operator.wait_for_function(
         "document.querySelector('tr[data-channel=sms] td[data-status=sent]').textContent === '3'")
     assert cell.evaluate("c => getComputedStyle(c, '::before').content") == '"sent"'

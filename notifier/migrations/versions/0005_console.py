@@ -1,7 +1,7 @@
 """console: the language a person chose, the SMS budget accepted at approval
 
 Revision ID: 0005_console
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-30 16:26:33.356225
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_console'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
