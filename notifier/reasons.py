@@ -30,6 +30,7 @@ BY_CODE: dict[tuple[str, str], Any] = {
     ("telegram", "400"): _l("The Telegram chat no longer exists"),
 }
 UNSUBSCRIBED = _l("The customer has unsubscribed from our emails")
+DEADLINE = _l("The provider kept failing until the notice's delivery deadline")
 # What a delivery's status says when no code explains it better.
 BY_STATUS: dict[str, Any] = {
     "failed": _l("The provider refused it"),
@@ -44,6 +45,8 @@ def explain(channel: str, status: str, code: str | None, error: str | None = Non
     """Say in plain words why one delivery did not reach its recipient."""
     if channel == "email" and error and "Unsubscribed" in error:
         return str(UNSUBSCRIBED)
+    if error and "delivery deadline" in error:
+        return str(DEADLINE)
     if code and (channel, code) in BY_CODE:
         return str(BY_CODE[channel, code])
     if channel == "email" and code and code.startswith("5."):
