@@ -1,13 +1,14 @@
 """The audit log in the console: sentences in the reader's language, filters, CSV export."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request
 
-from .. import auditlog, csvout, db
+from .. import auditlog, db
 from ..errors import NotifierError
 from ..i18n import current_language
 from ..i18n import gettext as _
 from .auth import require
+from .downloads import csv_response
 
 bp = Blueprint("auditlog", __name__, url_prefix="/audit")
 
@@ -45,6 +46,6 @@ def export() -> Response:
     """Download the filtered audit log as CSV (opens in Excel with Swedish intact)."""
     filters, _problem = _filters()
     header = [_("when (Swedish time)"), _("who"), _("what"), _("code"), _("subject")]
-    rows = auditlog.rows(db.session(), filters, current_language())
-    return Response(stream_with_context(iter(csvout.stream(header, rows))), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
+    language = current_language()
+    return csv_response("audit-log.csv", header,
+                        lambda s: auditlog.rows(s, filters, language))

@@ -1,14 +1,13 @@
 """An incident as one story, and its report for the continuity review (HTML and CSV)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from flask import Blueprint, Response, abort, render_template
 
-from flask import Blueprint, Response, abort, render_template, stream_with_context
-
-from .. import csvout, db, progress, reports, timeline
+from .. import db, progress, reports, timeline
 from ..i18n import current_language
 from ..models import Incident
 from .auth import require
+from .downloads import csv_response
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -54,18 +53,14 @@ def _build(incident_id: int) -> reports.Report:
         return reports.build(s, incident_id)
 
 
-def _csv(name: str, header: list[str], rows: Iterable[Sequence[object]]) -> Response:
-    return Response(stream_with_context(iter(csvout.stream(header, rows))),
-                    mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
 @bp.get("/<int:incident_id>/report.csv")
 @require("view")
 def report_csv(incident_id: int) -> Response:
     """Download the report: one row per notice x delivery channel."""
     built = _build(_incident(incident_id).id)
-    return _csv(f"incident-{incident_id}-report.csv", reports.header(), reports.rows(built))
+    rows = list(reports.rows(built))
+    return csv_response(f"incident-{incident_id}-report.csv", reports.header(),
+                        lambda _s: rows)
 
 
 @bp.get("/<int:incident_id>/recipients.csv")
@@ -73,5 +68,5 @@ def report_csv(incident_id: int) -> Response:
 def recipients_csv(incident_id: int) -> Response:
     """Download every delivery of the incident: who, which channel, what became of it."""
     inc = _incident(incident_id)
-    return _csv(f"incident-{incident_id}-recipients.csv", reports.recipients_header(),
-                reports.recipients(db.session(), inc.id))
+    return csv_response(f"incident-{incident_id}-recipients.csv", reports.recipients_header(),
+                        lambda s: reports.recipients(s, inc.id))

@@ -1,6 +1,7 @@
 """A notice after sending: live progress, failures in plain words, who missed it, what to do."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import (
@@ -13,11 +14,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
-from .. import audit, clock, control, csvout, db, enqueueing, progress, tracking, vocabulary
+from .. import audit, clock, control, db, enqueueing, progress, tracking, vocabulary
 from ..deliveries import UNSENT
 from ..errors import NotifierError
 from ..i18n import gettext as _
@@ -26,6 +26,7 @@ from ..models import SUBSCRIPTION_CHANNELS as CHANNELS
 from ..models import Notice
 from .auth import require
 from .console import circuits
+from .downloads import csv_response
 from .formatting import duration
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -213,12 +214,12 @@ def missed_csv(notice_id: int) -> Response:
     search, channel = request.args.get("q", ""), request.args.get("channel", "")
     header = [_("name"), _("delivery channel"), _("address"), _("language"), _("status"),
               _("why"), _("provider code"), _("when (Swedish time)"), _("other channels")]
-    rows = ([m.name, vocabulary.name(vocabulary.CHANNEL, m.channel), m.address,
-             vocabulary.name(vocabulary.LANGUAGE, m.language),
-             vocabulary.name(vocabulary.STATUS, m.status), m.reason, m.code or "",
-             clock.local(m.at, seconds=True, empty=""),
-             ", ".join(vocabulary.name(vocabulary.CHANNEL, c) for c in m.others)]
-            for m in tracking.all_missed(db.session(), n.id, search, channel))
-    return Response(stream_with_context(iter(csvout.stream(header, rows))),
-                    mimetype="text/csv", headers={
-                        "Content-Disposition": f'attachment; filename="notice-{n.id}-missed.csv"'})
+
+    def rows(s: Any) -> Iterator[list[str]]:
+        for m in tracking.all_missed(s, n.id, search, channel):
+            yield [m.name, vocabulary.name(vocabulary.CHANNEL, m.channel), m.address,
+                   vocabulary.name(vocabulary.LANGUAGE, m.language),
+                   vocabulary.name(vocabulary.STATUS, m.status), m.reason, m.code or "",
+                   clock.local(m.at, seconds=True, empty=""),
+                   ", ".join(vocabulary.name(vocabulary.CHANNEL, c) for c in m.others)]
+    return csv_response(f"notice-{n.id}-missed.csv", header, rows)
