@@ -12,19 +12,23 @@ help:
 	@echo "make bench  run the benchmarks (prints figures; not part of make test)"
 	@echo "make translations  extract, update and compile the Swedish catalog"
 
+# pip and setuptools talk a lot; their output goes to $(VENV)/install.log and is shown only
+# when the install fails, so `make run` ends with the notifier's own words (the demo password).
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "Creating $(VENV) ..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	rm -f $(VENV)/.installed-*
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+	@rm -f $(VENV)/.installed-*
+	@echo "Installing notifier and its dependencies into $(VENV) (log: $(VENV)/install.log) ..."
+	@$(BIN)/pip install --quiet -e '.[test]' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/notifier up
+	@$(BIN)/notifier up
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

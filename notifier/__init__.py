@@ -15,21 +15,29 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .web import (
         account,
         api,
+        auditlog,
         auth,
         console,
+        contacts,
         drafts,
         editor,
+        formatting,
         headers,
         inbound,
+        inbox,
+        incidents,
         inputs,
+        language,
         limiter,
         metrics,
+        notices,
         public,
         readiness,
         status,
         subscribe,
         subscribers,
         tokens,
+        users,
         webhooks,
     )
 
@@ -54,8 +62,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     subscribe.init_app(app)
     app.register_blueprint(public.bp)
     app.wsgi_app = public.BannerFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
-    app.register_blueprint(console.bp)
-    app.register_blueprint(editor.bp)
+    formatting.init_app(app)
+    for blueprint in (console.bp, notices.bp, incidents.bp, contacts.bp, users.bp, auditlog.bp,
+                      inbox.bp, language.bp, editor.bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(status.bp)
     for blueprint in (drafts.bp, readiness.bp, tokens.bp, subscribers.bp):
         app.register_blueprint(blueprint)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import contacts, library
+from . import audit, contacts, library
 from .models import BannerSnapshot, ContactChannel, Incident, Notice, utcnow
 
 log = logging.getLogger(__name__)
@@ -107,21 +107,53 @@ def _entry(s: Session, incident: Incident, notice: Notice) -> dict[str, Any]:
     return entry
 
 
+def _shown_notice(incident: Incident) -> Notice | None:
+    """Return the notice an incident shows on the banner: its latest public banner notice."""
+    shown = [n for n in incident.notices if "banner" in n.channels and not n.drill
+             and n.state not in ("cancelled", "scheduled")]
+    return shown[-1] if shown else None
+
+
+def _resolved(s: Session) -> Incident | None:
+    """Return the one resolved incident the banner may still show, or None.
+
+    Only the most recently closed incident, only for the configured time, and never again once
+    a newer incident was opened after it closed: three all-clears in a row show one banner, and
+    an old all-clear does not come back when a later incident closes.
+    """
+    latest = s.scalar(select(Incident).where(Incident.drill.is_(False), Incident.state == "closed",
+                                             Incident.closed_at.is_not(None))
+                      .order_by(Incident.closed_at.desc(), Incident.id.desc()).limit(1))
+    if latest is None or latest.closed_at is None:
+        return None
+    if latest.closed_at < utcnow() - resolved_for():
+        return None
+    newer = s.scalar(select(Incident.id).where(Incident.drill.is_(False),
+                                               Incident.opened_at > latest.closed_at).limit(1))
+    return None if newer is not None else latest
+
+
+def resolved_for() -> timedelta:
+    """Return how long a resolved incident's banner stays up (NOTIFIER_BANNER_RESOLVED_MINUTES)."""
+    return timedelta(minutes=float(current_app.config.get("BANNER_RESOLVED_MINUTES",
+                                                          RESOLVED_FOR.total_seconds() / 60)))
+
+
 def document(s: Session) -> dict[str, Any]:
-    """Build the banner document from open (and recently resolved) non-drill incidents."""
-    since = utcnow() - RESOLVED_FOR
-    incidents = s.scalars(select(Incident).where(
-        Incident.drill.is_(False),
-        or_(Incident.state == "open", Incident.closed_at >= since)).order_by(Incident.id.desc()))
+    """Build the banner document: one banner per open incident, else at most one resolved one."""
     banners = []
-    for incident in incidents:
-        shown = [n for n in incident.notices if "banner" in n.channels and not n.drill
-                 and n.state not in ("cancelled", "scheduled")]
-        if shown:
-            banners.append(_entry(s, incident, shown[-1]))
-    if any(not b["resolved"] for b in banners):
+    for incident in s.scalars(select(Incident).where(Incident.drill.is_(False),
+                                                     Incident.state == "open")
+                              .order_by(Incident.id.desc())):
+        notice = _shown_notice(incident)
+        if notice is not None:
+            banners.append(_entry(s, incident, notice))
+    if not banners:
         # "Lines are back" next to "lines are down" only confuses: a new disruption wins.
-        banners = [b for b in banners if not b["resolved"]]
+        resolved = _resolved(s)
+        notice = _shown_notice(resolved) if resolved is not None else None
+        if resolved is not None and notice is not None:
+            banners.append(_entry(s, resolved, notice))
     return {"version": 1, "banners": banners}
 
 
@@ -138,9 +170,21 @@ def publish(s: Session) -> bool:
         s.add(BannerSnapshot(id=1, body=body, etag=etag))
     else:
         snap.body, snap.etag, snap.updated_at = body, etag, utcnow()
+    _record(s, doc)
     s.flush()
     export(body)
     return True
+
+
+def _record(s: Session, doc: dict[str, Any]) -> None:
+    """Note in the audit log what the banner shows now; stamp notices shown the first time."""
+    shown = [(b["notice_id"], b["incident_id"]) for b in doc["banners"]]
+    audit.record(s, "banner.publish", "", who="banner", notices=[n for n, _ in shown],
+                 incidents=[i for _, i in shown])
+    ids = [n for n, _ in shown]
+    if ids:
+        s.execute(update(Notice).where(Notice.id.in_(ids), Notice.banner_published_at.is_(None))
+                  .values(banner_published_at=utcnow()))
 
 
 def script_version(script: bytes) -> str:

@@ -27,6 +27,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "NOTIFIER_WORKERS": ("3", "RQ worker processes started by `notifier up` besides the banner worker (each puts another delivery channel first)"),
     "NOTIFIER_BANNER_EXPORT_DIR": ("<instance>/banner", "Folder where banner.json and banner.js are written on every change"),
     "NOTIFIER_BANNER_PURGE_URL": ("", "Optional URL POSTed after every banner export (e.g. a CDN purge hook)"),
+    "NOTIFIER_BANNER_RESOLVED_MINUTES": ("120", "How long the banner shows the all-clear of the latest resolved incident (0: removed at once); it never comes back once a newer incident opens"),
     "NOTIFIER_SANDBOX_PORT": ("8025", "Port of the built-in provider simulators"),
     "NOTIFIER_DEMO_PASSWORD": ("random, printed once", "Password of the demo accounts seeded on the first sandbox run"),
     "NOTIFIER_TWILIO_API_URL": ("see provider table", "Root URL of the Twilio API (`scheme://host[:port]`)"),
@@ -143,6 +144,19 @@ def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _not_negative(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = _env(environ, name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise NotifierError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise NotifierError(f"{name} must be 0 or more, got {raw!r}")
+    return value
+
+
 def _whole(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = _env(environ, name)
     if not raw:
@@ -223,6 +237,7 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WORKERS": _whole(environ, "NOTIFIER_WORKERS", 3),
         "BANNER_EXPORT_DIR": _env(environ, "NOTIFIER_BANNER_EXPORT_DIR") or str(instance / "banner"),
         "BANNER_PURGE_URL": _env(environ, "NOTIFIER_BANNER_PURGE_URL") or None,
+        "BANNER_RESOLVED_MINUTES": _not_negative(environ, "NOTIFIER_BANNER_RESOLVED_MINUTES", 120.0),
         "ORGANISATION": _env(environ, "NOTIFIER_ORGANISATION") or "Solvik Energi AB",
         "SANDBOX_PORT": _whole(environ, "NOTIFIER_SANDBOX_PORT", DEFAULT_SANDBOX_PORT),
         "DEMO_PASSWORD": _env(environ, "NOTIFIER_DEMO_PASSWORD") or None,

@@ -173,3 +173,18 @@ def set_dependency_state(s: Session, dependency: str, state: str) -> list[Contac
     audit.record(s, "dependency.state", f"dependency:{dependency}", state=state,
                  contacts=[c.key for c in changed])
     return changed
+
+
+def move(s: Session, key: str, direction: str) -> None:
+    """Move a contact channel one place up or down in the order every page shows."""
+    ordered = all_contacts(s)
+    index = next((i for i, c in enumerate(ordered) if c.key == key), None)
+    if index is None:
+        raise ContactError(f"No contact channel {key!r}.")
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(ordered):
+        return
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, contact in enumerate(ordered):
+        contact.position = position
+    audit.record(s, "contact.move", f"contact:{key}", direction=direction)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -117,8 +118,22 @@ def approve(s: Session, version: TemplateVersion, approver: Actor, comment: str 
     version.state, version.approved_at = "approved", utcnow()
     version.approver_id = approver.id if isinstance(approver, User) else None
     version.comment = comment
+    version.sms_budget = sms_budget(s, version)
     audit.record(s, "template.approve", f"template:{version.template.key}",
                  who=who, version=version.number, comment=comment)
+
+
+def sms_budget(s: Session, version: TemplateVersion) -> int | None:
+    """Measure the longest SMS of a version (every optional field filled in), in segments."""
+    from . import contacts, samples
+
+    organisation = (current_app.config["ORGANISATION"] if has_app_context()
+                    else library.DEFAULT_ORGANISATION)
+    try:
+        spec = library.parse_spec(version.content)
+        return samples.worst_sms_segments(spec, contacts.options(s), organisation)
+    except NotifierError:
+        return None  # the send preview measures it then
 
 
 def reject(s: Session, version: TemplateVersion, reviewer: Actor, comment: str) -> None:
@@ -185,3 +200,21 @@ def export_dir(s: Session, folder: Path) -> list[Path]:
         path.write_text(yaml.safe_dump(version.content, allow_unicode=True, sort_keys=False))
         written.append(path)
     return written
+
+
+def create(s: Session, key: str, source_key: str, author: User) -> TemplateVersion:
+    """Write a new template under its own key, as a draft copy of another template's wording."""
+    if s.scalar(select(Template).where(Template.key == key)) is not None:
+        raise ApprovalError(f"A template {key!r} exists already: choose another key, or edit "
+                            "that template.")
+    source = s.scalar(select(Template).where(Template.key == source_key))
+    if source is None or not source.versions:
+        raise ApprovalError("Choose the template to start from.")
+    latest = next((v for v in reversed(source.versions) if v.state == "approved"),
+                  source.versions[-1])
+    spec = library.parse_spec({**latest.content, "key": key}, source=key)
+    version = _add_draft(s, spec, f"user:{author.email}", author.id, "template.create",
+                         based_on=source_key)
+    if version is None:  # unreachable: a new key has no versions to match
+        raise ApprovalError(f"Template {key!r} could not be created.")
+    return version

@@ -251,3 +251,42 @@ def test_a_new_disruption_replaces_a_recent_all_clear_on_the_banner(
     second = _send(app, "phone-lines-down", OUTAGE)
     shown = _shown(client, lambda d: d["banners"] and not d["banners"][0]["resolved"])
     assert [b["incident_id"] for b in shown["banners"]] == [second]
+
+
+def test_three_all_clears_in_a_row_show_one_banner_and_old_ones_never_return(
+        app: Flask, client: FlaskClient, approved: None) -> None:
+    closed = []
+    for _ in range(3):
+        incident = _send(app, "phone-lines-down", OUTAGE)
+        _send(app, "all-clear", {"restored": "phones"}, incident_id=incident)
+        closed.append(incident)
+        shown = _shown(client, lambda d, i=incident: [b["incident_id"] for b in d["banners"]] == [i])
+        assert shown["banners"][0]["resolved"]
+    # A fourth disruption opens and closes: only its own all-clear shows, none of the earlier.
+    fourth = _send(app, "phone-lines-down", OUTAGE)
+    assert [b["incident_id"] for b in _shown(
+        client, lambda d: d["banners"] and not d["banners"][0]["resolved"])["banners"]] == [fourth]
+    _send(app, "all-clear", {"restored": "phones"}, incident_id=fourth)
+    shown = _shown(client, lambda d: d["banners"] and d["banners"][0]["resolved"])
+    assert [b["incident_id"] for b in shown["banners"]] == [fourth]
+
+
+def test_a_resolved_banner_disappears_after_the_configured_time(
+        app: Flask, client: FlaskClient, approved: None) -> None:
+    app.config["BANNER_RESOLVED_MINUTES"] = 30.0
+    incident = _send(app, "phone-lines-down", OUTAGE)
+    _send(app, "all-clear", {"restored": "phones"}, incident_id=incident)
+    assert _shown(client, lambda d: d["banners"] and d["banners"][0]["resolved"])
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Incident).values(closed_at=utcnow() - timedelta(minutes=31)))
+        banner.publish(s)
+    assert _shown(client, lambda d: not d["banners"])["banners"] == []
+
+
+def test_with_zero_minutes_the_all_clear_removes_the_banner_at_once(
+        app: Flask, client: FlaskClient, approved: None) -> None:
+    app.config["BANNER_RESOLVED_MINUTES"] = 0.0
+    incident = _send(app, "phone-lines-down", OUTAGE)
+    assert _shown(client, lambda d: d["banners"])
+    _send(app, "all-clear", {"restored": "phones"}, incident_id=incident)
+    assert _shown(client, lambda d: not d["banners"])["banners"] == []

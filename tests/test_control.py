@@ -152,7 +152,7 @@ def test_a_provider_failing_everything_opens_the_circuit_and_the_operator_is_tol
     auth.login("operator@solvik.example")
     page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
     assert "SMS provider (twilio) is failing" in page
-    assert "Send the rest of sms by email instead" in page
+    assert "Send the rest of SMS by email instead" in page
     time.sleep(3)  # held: no new calls while the circuit is open
     assert sandbox.stats() == calls
 

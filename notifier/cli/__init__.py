@@ -13,6 +13,7 @@ from . import (
     notices,
     processes,
     readiness,
+    reports,
     subscribers,
     templates,
     tokens,
@@ -29,5 +30,5 @@ for command in (processes.up, processes.web, processes.worker, processes.sandbox
                 database.db, users.users, users.break_glass, templates.templates, contacts.contacts,
                 subscribers.subscribers, tokens.tokens, notices.send, notices.status, notices.pause,
                 notices.resume, notices.cancel, notices.reroute, readiness.readiness,
-                customers.telegram, customers.voice):
+                customers.telegram, customers.voice, reports.report):
     main.add_command(command)

@@ -40,7 +40,15 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--at", "at", default=None, help="Send later: YYYY-MM-DD HH:MM, Swedish time")
 @click.option("--remind-at", default=None, help="Send it again as a reminder at this time")
 @click.option("--yes", is_flag=True, help="Confirm (required)")
-@click.option("--wait", is_flag=True, help="Wait until every delivery is done")
+@click.option("--dry-run", is_flag=True,
+              help="Print the preview (every language x channel, counts, segments, time, "
+                   "warnings) and send nothing")
+@click.option("--wait", is_flag=True, help="Wait until every delivery is done, then for receipts")
+@click.option("--receipts-timeout", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="With --wait: seconds to wait for delivery receipts once everything is sent")
+@click.option("--restore", default=None,
+              help="All-clear: comma-separated contact channels to mark up again [default: those "
+                   "marked down during the incident; 'none' for none]")
 @click.option("--deadline", type=click.IntRange(1, 1440), default=None,
               help="Minutes to keep retrying a failing provider [default: "
                    "NOTIFIER_DELIVERY_DEADLINE, 120]")
@@ -52,12 +60,13 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...],
          channels: str | None, everyone: bool,
          incident_id: int | None, drill: bool, fallbacks: tuple[str, ...], at: str | None,
-         remind_at: str | None, yes: bool, wait: bool, deadline: int | None,
-         idempotency_key: str | None) -> None:
+         remind_at: str | None, yes: bool, dry_run: bool, wait: bool, receipts_timeout: float,
+         restore: str | None, deadline: int | None, idempotency_key: str | None) -> None:
     from .. import audit, clock, dispatch, idempotency, library
 
-    if not yes:
-        raise NotifierError("Add --yes to confirm that this notice goes out now.")
+    if not yes and not dry_run:
+        raise NotifierError("Add --yes to confirm that this notice goes out now "
+                            "(or --dry-run to see the preview only).")
     if any(":" not in f for f in fallbacks):
         raise NotifierError("--fallback takes FROM:TO, e.g. sms:email.")
     if everyone and segments:
@@ -74,6 +83,9 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                                     deadline)
     once = idempotency.Key("cli", idempotency_key or asked, asked)
     with app().app_context():
+        if dry_run:
+            _dry_run(template_key, req, restore)
+            return
         try:
             confirmed = dispatch.confirm_idempotently(
                 req, audit.actor(), once, clock.parse_local(remind_at) if remind_at else None)
@@ -89,11 +101,13 @@ def send(template_key: str, variables: tuple[str, ...], segments: tuple[str, ...
                            "it again on purpose)")
             else:
                 click.echo(f"notice {notice.id} (incident {notice.incident_id}) confirmed{when}")
+        if not confirmed.replayed and notices[0].kind == "all_clear":
+            _restore(notices[0].incident_id, restore)
         if wait:
             if notices[0].state == "scheduled":
                 raise NotifierError("--wait cannot wait for a scheduled notice; "
                                     f"use `notifier status {notices[0].id}` later.")
-            sys.exit(_wait(notices[0].id))
+            sys.exit(_wait(notices[0].id, receipts_timeout))
 
 
 def _explain(key: str, exc: Any) -> str:
@@ -112,7 +126,8 @@ def _explain(key: str, exc: Any) -> str:
     return "\n".join(lines)
 
 
-def _wait(notice_id: int) -> int:
+def _wait(notice_id: int, receipts_timeout: float) -> int:
+    """Wait until nothing is left to send, then for receipts; 1 when some did not get it."""
     from .. import db as database
     from .. import progress
 
@@ -120,10 +135,82 @@ def _wait(notice_id: int) -> int:
         with database.transaction() as s:
             counts = progress.progress(s, notice_id)
         if progress.is_finished(counts):
-            _print_counts(counts)
-            failed = sum(per.get("failed", 0) for per in counts.values())
-            return 1 if failed else 0
+            break
         time.sleep(0.5)
+    awaited = _receipts_expected()
+    deadline = time.monotonic() + receipts_timeout
+    while time.monotonic() < deadline and any(counts.get(ch, {}).get("sent") for ch in awaited):
+        time.sleep(0.5)
+        with database.transaction() as s:
+            counts = progress.progress(s, notice_id)
+    _print_counts(counts)
+    missed = sum(per.get(st, 0) for per in counts.values() for st in ("failed", "undelivered"))
+    return 1 if missed else 0
+
+
+def _receipts_expected() -> list[str]:
+    """Name the delivery channels whose provider reports back (so waiting for receipts helps)."""
+    from flask import current_app
+
+    cfg = current_app.config
+    sms = cfg.get("PUBLIC_URL_EXPLICIT") or cfg["PROVIDERS"]["twilio"].sandbox
+    return (["sms"] if sms else []) + (["email"] if cfg.get("SENDGRID_WEBHOOK_PUBLIC_KEY") else [])
+
+
+def _restore(incident_id: int, restore: str | None) -> None:
+    """Mark up the contact channels an all-clear says are back (default: those marked down)."""
+    from .. import db as database
+    from .. import queues, timeline
+    from ..models import Incident
+
+    with database.transaction() as s:
+        incident = s.get(Incident, incident_id)
+        if restore is None:
+            keys = [c.key for c in timeline.down_during(s, incident)] if incident else []
+        else:
+            keys = [k.strip() for k in restore.split(",") if k.strip() and k.strip() != "none"]
+        changed = timeline.restore(s, keys)
+    if changed:
+        queues.publish_banner_soon()
+        click.echo(f"marked up again: {', '.join(changed)}")
+
+
+def _dry_run(template_key: str, req: Any, restore: str | None) -> None:
+    """Print what the console's preview shows, and send nothing."""
+
+    from .. import db as database
+    from .. import dispatch, library, preflight
+
+    s = database.session()
+    try:
+        preview = dispatch.prepare(s, req)
+    except library.VariablesError as exc:
+        raise NotifierError(_explain(template_key, exc)) from None
+    restoring = [k.strip() for k in (restore or "").split(",") if k.strip()]
+    checks = preflight.check(s, preview, restoring)
+    for lang, per in preview.rendered.items():
+        for channel, message in per.items():
+            click.echo(f"--- {lang} {channel} ---")
+            if message.subject:
+                click.echo(f"Subject: {message.subject}")
+            if message.headline:
+                click.echo(message.headline)
+            click.echo(message.text)
+            if message.sms:
+                click.echo(f"({message.sms.encoding}, {message.sms.characters} characters, "
+                           f"{message.sms.segments} segment(s))")
+    click.echo("--- audience and time ---")
+    for channel, e in preflight.estimates(s, preview).items():
+        langs = preview.counts[channel]
+        unit = "segments" if channel == "sms" else "messages"
+        ahead = f" after {e.ahead:g} {unit} queued ahead" if e.ahead else ""
+        click.echo(f"{channel:9} {e.recipients} ({langs.get('sv', 0)} Swedish, {langs.get('en', 0)} "
+                   f"English), {e.units:g} {unit} at {e.rate:g}/s{ahead}: about {e.seconds:.0f} s")
+    if "banner" in (preview.request.channels or ()):
+        click.echo("banner    the website banner")
+    for warning in checks.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo("dry run: nothing was sent")
 
 
 def _overview(s: Any) -> None:

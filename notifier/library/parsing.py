@@ -18,6 +18,7 @@ from .spec import (
     _BARE_AMP_RE,
     _PARTS,
     _TAG_RE,
+    BUILT_INS,
     DEFAULT_TEXT_LENGTH,
     KINDS,
     MAX_SOURCE_BYTES,
@@ -239,7 +240,8 @@ def _check_variant(spec: TemplateSpec, language: str, channel: str, where: str) 
     size = sum(len(source.encode("utf-8")) for source in parts.values())
     if size > MAX_SOURCE_BYTES:
         return [f"{place} is {size} bytes; shorten it to at most {MAX_SOURCE_BYTES}"]
-    declared = frozenset(v.name for v in spec.variables)
+    # The organisation's name is there for every template (NOTIFIER_ORGANISATION).
+    declared = frozenset(v.name for v in spec.variables) | frozenset(BUILT_INS)
     problems: list[str] = []
     for part, source in parts.items():
         label = place if len(parts) == 1 else f"{place}.{part}"

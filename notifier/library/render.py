@@ -35,7 +35,8 @@ def render(spec: TemplateSpec, values: Values, language: str, channel: str, *,
     if channel not in _RENDERERS:
         raise RenderError(f"{spec.key}: unknown delivery channel {channel!r}; "
                           f"use one of {', '.join(DELIVERY_CHANNELS)}")
-    job = _Job(spec, language, channel, _context(spec, values, language), drill, organisation)
+    context = {"organisation": organisation, **_context(spec, values, language)}
+    job = _Job(spec, language, channel, context, drill, organisation)
     message = _RENDERERS[channel](job)
     message.drill = drill
     return message
@@ -48,10 +49,11 @@ def render_all(spec: TemplateSpec, values: Values, *, drill: bool = False,
                    for ch in DELIVERY_CHANNELS} for lang in LANGUAGES}
 
 
-def render_sms_as_written(spec: TemplateSpec, values: Values, language: str) -> str:
+def render_sms_as_written(spec: TemplateSpec, values: Values, language: str,
+                          organisation: str = DEFAULT_ORGANISATION) -> str:
     """Render an SMS without the GSM-safe normalisation, to show the editor what it changes."""
-    job = _Job(spec, language, "sms", _context(spec, values, language), False,
-               DEFAULT_ORGANISATION)
+    context = {"organisation": organisation, **_context(spec, values, language)}
+    job = _Job(spec, language, "sms", context, False, organisation)
     return job.part("text")
 
 

@@ -18,6 +18,8 @@ CONTACT_KINDS = ("phone", "chat", "email", "webform", "office", "social")
 CONTACT_STATES = ("up", "down", "unknown")
 TIMEZONE = ZONE  # Swedish time, from the one clock module
 DEFAULT_ORGANISATION = "Solvik Energi AB"
+# Names every template may use without declaring them: {{ organisation }} is the company.
+BUILT_INS = ("organisation",)
 
 MAX_SOURCE_BYTES = 4096  # per language x channel variant
 DEFAULT_TEXT_LENGTH = 200

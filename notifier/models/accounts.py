@@ -19,6 +19,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The console language the person chose (sv | en); None: follow the browser.
+    language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Bumped by logout, a new password, a reset second factor and "sign out everywhere":
     # a session cookie names the version it was made for, so older cookies stop working.

@@ -35,4 +35,7 @@ class TemplateVersion(Base):
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     approved_at: Mapped[datetime | None] = mapped_column()
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The most SMS segments the approver accepted: the longest SMS with every optional field
+    # filled in, computed at approval; the send preview warns when a notice would exceed it.
+    sms_budget: Mapped[int | None] = mapped_column(Integer)
     template: Mapped[Template] = relationship(back_populates="versions")

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from .. import config, db, queues
 from ..errors import NotifierError
@@ -20,9 +21,39 @@ log = logging.getLogger("notifier.up")
 REDACTING_LOGGER = ("--logger-class", "notifier.processes.accesslog.RedactingLogger")
 
 
-def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+class Output:
+    """Relay the children's output to the terminal, and to the log only once stopping began.
+
+    Stopping makes every child say goodbye in its own words (gunicorn, RQ, the simulators);
+    those lines go to instance/notifier.log, and the terminal gets one line per process.
+    """
+
+    def __init__(self, log_path: Path) -> None:
+        self.stopping = threading.Event()
+        self.log_path = log_path
+
+    def relay(self, stream: IO[bytes]) -> None:
+        """Copy one child's lines until it closes its output."""
+        with open(self.log_path, "ab") as log_file:
+            for line in iter(stream.readline, b""):
+                log_file.write(line)
+                log_file.flush()
+                if not self.stopping.is_set():
+                    sys.stdout.buffer.write(line)
+                    sys.stdout.flush()
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str],
+           output: Output) -> subprocess.Popen[bytes]:
+    # A session of its own: Ctrl-C in the terminal reaches only `notifier up`, which then
+    # stops each child in turn instead of every child printing a KeyboardInterrupt.
     proc = subprocess.Popen([sys.executable, "-m", *args], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True,
                             preexec_fn=embedded.die_with_parent)  # noqa: PLW1509 - single-threaded here
+    assert proc.stdout is not None
+    threading.Thread(target=output.relay, args=(proc.stdout,), name=f"relay-{name}",
+                     daemon=True).start()
     log.info("started %s (pid %s)", name, proc.pid)
     return proc
 
@@ -53,19 +84,41 @@ def _preflight(cfg: dict[str, object]) -> None:
         _check_port(config.SANDBOX_HOST, int(str(cfg["SANDBOX_PORT"])), "NOTIFIER_SANDBOX_PORT")
 
 
-def _children(cfg: dict[str, object], env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
+def _children(cfg: dict[str, object], env: dict[str, str],
+              output: Output, stop: threading.Event) -> dict[str, subprocess.Popen[bytes]]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     if _runs_sandbox(cfg):
-        procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env)
+        procs["sandbox"] = _spawn("sandbox", ["notifier", "sandbox"], env, output)
+        env = {**env, **_sandbox_events(cfg, procs, stop)}
     procs["web"] = _spawn("web", ["gunicorn", "--workers", "2", "--threads", "4", "--bind",
                                   f"{cfg['HOST']}:{cfg['PORT']}", "--graceful-timeout", "5",
                                   "--no-control-socket", *REDACTING_LOGGER, "notifier:create_app()"],
-                           env)
+                           env, output)
     for i, order in enumerate(queues.worker_orders(int(str(cfg["WORKERS"])))):
         name = "banner worker" if i == 0 else f"worker {i} ({order[2]} first)"
-        procs["worker-banner" if i == 0 else f"worker-{i}"] = _spawn(
-            name, ["notifier", "worker", "--queues", ",".join(order)], env)
+        procs[name] = _spawn(name, ["notifier", "worker", "--queues", ",".join(order)], env,
+                             output)
     return procs
+
+
+def _sandbox_events(cfg: dict[str, object], procs: dict[str, subprocess.Popen[bytes]],
+                    stop: threading.Event) -> dict[str, str]:
+    """Have the SendGrid simulator report email events to this console, signed with a key of
+    its own, as SendGrid's signed event webhook would: the demo's emails end `delivered`."""
+    providers: Any = cfg["PROVIDERS"]
+    sandbox_url = f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}"
+    if providers["sendgrid"].api_url != sandbox_url or cfg.get("SENDGRID_WEBHOOK_PUBLIC_KEY"):
+        return {}
+    _wait_for([f"{sandbox_url}/sandbox/"], procs, stop)
+    from ..sandbox.client import SandboxClient
+
+    try:
+        with SandboxClient(sandbox_url) as client:
+            key = client.sendgrid_event_webhook(f"{cfg['PUBLIC_URL']}/webhooks/sendgrid/events")
+    except NotifierError as exc:
+        log.warning("email events stay off in the sandbox: %s", exc)
+        return {}
+    return {"NOTIFIER_SENDGRID_WEBHOOK_PUBLIC_KEY": key}
 
 
 def _seed_demo(cfg: dict[str, object]) -> str | None:
@@ -105,6 +158,7 @@ def _register_status_line(cfg: dict[str, object]) -> None:
 def run() -> None:
     """Start Valkey, migrate, seed the demo, start the processes and supervise them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list buries what matters
     cfg = config.load()
     instance = Path(str(cfg["INSTANCE_DIR"]))
     instance.mkdir(parents=True, exist_ok=True)
@@ -114,29 +168,36 @@ def run() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     valkey = embedded.start(instance) if cfg["REDIS_EMBEDDED"] else None
+    output = Output(instance / "notifier.log")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         db.upgrade(str(cfg["DATABASE_URL"]))
         seeded = _seed_demo(cfg)
         _register_status_line(cfg)
         if not stop.is_set():
-            procs = _children(cfg, dict(os.environ))
+            procs = _children(cfg, dict(os.environ), output, stop)
             _wait_ready(cfg, procs, stop)
         if not stop.is_set():
             _announce(cfg, seeded)
             _supervise(procs, stop)
     finally:
+        output.stopping.set()
         _stop(procs, valkey)
 
 
 def _wait_ready(cfg: dict[str, object], procs: dict[str, subprocess.Popen[bytes]],
                 stop: threading.Event) -> None:
     """Wait until the console (and the sandbox) answer, so the printed URL works when read."""
-    import urllib.request
-
     urls = [f"http://{cfg['HOST']}:{cfg['PORT']}/healthz"]
     if "sandbox" in procs:
         urls.append(f"http://{config.SANDBOX_HOST}:{cfg['SANDBOX_PORT']}/sandbox/")
+    _wait_for(urls, procs, stop)
+
+
+def _wait_for(urls: list[str], procs: dict[str, subprocess.Popen[bytes]],
+              stop: threading.Event) -> None:
+    import urllib.request
+
     deadline = time.monotonic() + 60
     for url in urls:
         while time.monotonic() < deadline and not stop.is_set():
@@ -183,20 +244,24 @@ def _supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event)
 
 
 def _stop(procs: dict[str, subprocess.Popen[bytes]], valkey: subprocess.Popen[bytes] | None) -> None:
+    """Stop every child, then Valkey; say so in one line each."""
     for proc in procs.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 10
-    for proc in procs.values():
+    for name, proc in procs.items():
         try:
             proc.wait(max(0.1, deadline - time.monotonic()))
+            print(f"stopped {name}", flush=True)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            print(f"stopped {name} (it did not stop within 10 s, so it was killed)", flush=True)
     if valkey is not None:
         valkey.terminate()
         try:
             valkey.wait(10)
         except subprocess.TimeoutExpired:
             valkey.kill()
+        print("stopped valkey", flush=True)
     print("notifier stopped", flush=True)

@@ -7,7 +7,10 @@
   var url = form.getAttribute('data-preview-url');
   var timer = null;
   var sent = 0;
-  var NAMES = {sv: 'Svenska', en: 'English'};
+  // Every text comes translated from the page (data-texts on the preview box).
+  var T = JSON.parse(out.getAttribute('data-texts') || '{}');
+  function t(key, fallback) { return T[key] || fallback; }
+  var NAMES = {sv: t('sv', 'Svenska'), en: t('en', 'English')};
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -17,30 +20,31 @@
   }
 
   function smsLine(info) {
-    return info.encoding + ' · ' + info.characters + ' characters · ' + info.units + ' units · ' +
-      info.segments + (info.segments === 1 ? ' segment' : ' segments') +
-      ' (' + info.per_segment + ' per segment)';
+    return info.encoding + ' · ' + info.characters + ' ' + t('characters', 'characters') + ' · ' +
+      info.units + ' ' + t('units', 'units') + ' · ' + info.segments + ' ' +
+      (info.segments === 1 ? t('segment', 'segment') : t('segments', 'segments')) +
+      ' (' + info.per_segment + ' ' + t('per_segment', 'per segment') + ')';
   }
 
   function gsmBlock(gsm) {
     var box = el('div', null, 'gsm');
-    box.appendChild(el('p', 'GSM-safe normalisation changed the text:', 'hint'));
-    box.appendChild(el('p', 'Before (as written): ' + smsLine(gsm.before_sms)));
+    box.appendChild(el('p', t('changed', 'GSM-safe normalisation changed the text:'), 'hint'));
+    box.appendChild(el('p', t('before', 'Before (as written):') + ' ' + smsLine(gsm.before_sms)));
     box.appendChild(el('pre', gsm.before, 'before'));
-    box.appendChild(el('p', 'After (as sent):'));
+    box.appendChild(el('p', t('after', 'After (as sent):')));
     box.appendChild(el('pre', gsm.after, 'after'));
     return box;
   }
 
   function variant(m) {
     var art = el('article', null, 'variant');
-    art.appendChild(el('h4', m.channel));
-    if (m.subject) { art.appendChild(el('p', 'Subject: ' + m.subject)); }
-    if (m.headline) { art.appendChild(el('p', 'Headline: ' + m.headline)); }
+    art.appendChild(el('h4', t('channel_' + m.channel, m.channel)));
+    if (m.subject) { art.appendChild(el('p', t('subject', 'Subject:') + ' ' + m.subject)); }
+    if (m.headline) { art.appendChild(el('p', t('headline', 'Headline:') + ' ' + m.headline)); }
     art.appendChild(el('pre', m.channel === 'banner' ? m.body : m.text));
     if (m.sms) { art.appendChild(el('p', smsLine(m.sms), 'sms-count')); }
     if (m.gsm && m.gsm.changed) { art.appendChild(gsmBlock(m.gsm)); }
-    (m.warnings || []).forEach(function (w) { art.appendChild(el('p', 'Warning: ' + w, 'flash warn')); });
+    (m.warnings || []).forEach(function (w) { art.appendChild(el('p', t('warning', 'Warning:') + ' ' + w, 'flash warn')); });
     return art;
   }
 
@@ -48,7 +52,7 @@
     out.textContent = '';
     if (!data.ok) {
       var box = el('div', null, 'flash error');
-      box.appendChild(el('p', 'Not valid yet:'));
+      box.appendChild(el('p', t('invalid', 'Not valid yet:')));
       var list = el('ul');
       data.problems.forEach(function (p) { list.appendChild(el('li', p)); });
       box.appendChild(list);
@@ -59,7 +63,7 @@
       var v = data.samples[k];
       return k + ' = ' + (Array.isArray(v) ? v.join(', ') : v);
     });
-    if (samples.length) { out.appendChild(el('p', 'Sample values: ' + samples.join('; '), 'hint')); }
+    if (samples.length) { out.appendChild(el('p', t('samples', 'Sample values:') + ' ' + samples.join('; '), 'hint')); }
     Object.keys(data.variants).forEach(function (lang) {
       out.appendChild(el('h3', NAMES[lang] || lang));
       var grid = el('div', null, 'variants');
@@ -74,7 +78,7 @@
       .then(function (r) { return r.json(); })
       .then(function (data) { if (mine === sent) { show(data); } })
       .catch(function () {
-        if (mine === sent) { out.textContent = ''; out.appendChild(el('p', 'The preview is unavailable right now; you can still save.', 'flash warn')); }
+        if (mine === sent) { out.textContent = ''; out.appendChild(el('p', t('unavailable', 'The preview is unavailable right now; you can still save.'), 'flash warn')); }
       });
   }
 

@@ -49,7 +49,7 @@ PUBLIC_PATHS = frozenset({"/banner.json", "/banner.js", "/status", "/feed.atom",
                           "/subscribe"})
 PUBLIC_PREFIXES = ("/banner.", "/cap/", "/subscribe/", "/unsubscribe/")
 # Requests a page makes by itself: they neither count as activity nor need a second factor.
-PASSIVE_ENDPOINTS = frozenset({"console.notice_progress", "auth.session_state", "static"})
+PASSIVE_ENDPOINTS = frozenset({"notices.progress_json", "auth.session_state", "static"})
 # What a person who must enrol a second factor may still reach.
 ENROL_ENDPOINTS = frozenset({"account.security", "account.enrol", "auth.logout", "static",
                              "auth.session_state", "auth.session_extend"})

@@ -1,20 +1,16 @@
-"""The operator console: dashboard, send flow, live progress, contacts, sandbox inbox."""
+"""The operator console: the overview, choosing a template, the send form with its preview."""
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -24,73 +20,34 @@ from sqlalchemy import select
 
 from .. import (
     audit,
+    circuit,
     clock,
     contacts,
-    control,
     db,
     dispatch,
-    estimate,
     idempotency,
     library,
+    preflight,
     progress,
     queues,
+    timeline,
     versions,
 )
 from ..errors import NotifierError
-from ..models import DELIVERY_CHANNELS, SUBSCRIPTION_CHANNELS, AuditEvent, Incident, Notice, Segment
+from ..i18n import current_language
+from ..i18n import gettext as _
+from ..models import DELIVERY_CHANNELS, Incident, Notice, Segment, TemplateVersion
 from .auth import require
 
 bp = Blueprint("console", __name__)
-
-
-@bp.app_template_filter("local")
-def local_time(moment: datetime | None) -> str:
-    """Show a timestamp in Swedish time (the operators' clock)."""
-    return clock.local(moment)
-
-
-@bp.app_template_filter("epoch_local")
-def epoch_local(seconds: float) -> str:
-    """Show a Unix time in Swedish time."""
-    return clock.local(datetime.fromtimestamp(seconds, tz=UTC))
-
-
-@bp.app_template_filter("phone")
-def phone_display(value: str) -> str:
-    """Show an E.164 number the Swedish way."""
-    return library.format_phone(value, "sv") if value.startswith("+") else value
-
-
-@bp.app_template_filter("duration")
-def duration(seconds: float) -> str:
-    """Say how long something takes as a person would: about 9 s, about 2 h 40 min."""
-    if seconds < 59.5:
-        return f"about {max(1, math.ceil(seconds))} s"
-    minutes = max(1, round(seconds / 60))
-    if minutes < 60:
-        return f"about {minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
-
-
-@bp.app_template_global()
-def send_estimates(preview: dispatch.Preview,
-                   rates: dict[str, float] | None = None) -> dict[str, estimate.Estimate]:
-    """Estimate each channel's sending time (the one estimator: SMS in segments, queue ahead)."""
-    segments = {lang: per["sms"].sms.segments for lang, per in preview.rendered.items()
-                if "sms" in per and per["sms"].sms}
-    return estimate.for_counts(db.session(), preview.counts, segments)
-
-
-@bp.app_context_processor
-def _globals() -> dict[str, Any]:
-    return {"sandbox": current_app.config["SANDBOX"], "user": g.get("user")}
+# The template chooser's order when nothing else decides: the scenario the notifier exists for.
+LIKELY = ("phone-lines-down", "partial-outage", "long-queues", "channel-down",
+          "planned-maintenance")
+FOLLOW_UPS = ("update", "all_clear")
 
 
 def circuits() -> list[Any]:
     """Return the providers whose circuit is open (failing everything), for a warning."""
-    from .. import circuit
-
     try:
         states = [circuit.state(queues.redis(), p) for p in ("twilio", "sendgrid", "telegram")]
     except Exception:  # noqa: BLE001 - Redis down: /readyz says so; the page still renders
@@ -101,27 +58,55 @@ def circuits() -> list[Any]:
 @bp.get("/")
 @require("view")
 def dashboard() -> str:
-    """Show open incidents, recent notices and the contact channels at a glance."""
+    """Show open incidents, recent notices, drafts to approve and the contact channels."""
     s = db.session()
-    incidents = s.scalars(select(Incident).where(Incident.state == "open")
-                          .order_by(Incident.id.desc())).all()
     notices = s.scalars(select(Notice).order_by(Notice.id.desc()).limit(10)).all()
-    return render_template("dashboard.html", incidents=incidents, notices=notices,
-                           circuits=circuits(),
-                           contacts=contacts.all_contacts(s),
+    drafts = s.scalars(select(TemplateVersion).where(TemplateVersion.state == "draft")
+                       .order_by(TemplateVersion.created_at)).all()
+    return render_template("dashboard.html", incidents=timeline.open_incidents(s),
+                           notices=notices, circuits=circuits(),
+                           contacts=contacts.all_contacts(s), drafts=drafts,
                            progress={n.id: progress.progress(s, n.id) for n in notices})
+
+
+def ordered_templates(approved: list[tuple[TemplateVersion, library.TemplateSpec]],
+                      incident_open: bool) -> list[tuple[TemplateVersion, library.TemplateSpec]]:
+    """Order the chooser by likelihood: follow-ups first during an incident, then the outage."""
+    def rank(pair: tuple[TemplateVersion, library.TemplateSpec]) -> tuple[int, int, str]:
+        spec = pair[1]
+        follow_up = spec.kind in FOLLOW_UPS
+        group = (0 if follow_up else 1) if incident_open else (1 if follow_up else 0)
+        known = LIKELY.index(spec.key) if spec.key in LIKELY else len(LIKELY)
+        return group, FOLLOW_UPS.index(spec.kind) if follow_up else known, spec.title["en"]
+    return sorted(approved, key=rank)
+
+
+def _matches(spec: library.TemplateSpec, query: str) -> bool:
+    words = " ".join([spec.key, *spec.title.values(), *spec.description.values()]).lower()
+    return all(w in words for w in query.lower().split())
 
 
 @bp.get("/send")
 @require("send")
 def choose() -> str:
-    """List the approved templates to send from."""
+    """List the approved templates to send from, the likeliest first, with a search."""
     s = db.session()
-    order = {"initial": 0, "update": 1, "all_clear": 2, "maintenance": 3}
-    approved = sorted(((v, library.parse_spec(v.content)) for v in versions.approved(s)),
-                      key=lambda pair: (order.get(pair[1].kind, 9), pair[1].title["en"]))
-    incidents = s.scalars(select(Incident).where(Incident.state == "open")).all()
-    return render_template("send_choose.html", approved=approved, incidents=incidents)
+    incidents = timeline.open_incidents(s)
+    approved = [(v, library.parse_spec(v.content)) for v in versions.approved(s)]
+    query = request.args.get("q", "").strip()
+    shown = [p for p in ordered_templates(approved, bool(incidents))
+             if not query or _matches(p[1], query)]
+    return render_template("send_choose.html", approved=shown, incidents=incidents, q=query,
+                           follow_ups=FOLLOW_UPS)
+
+
+def _field_errors(key: str, errors: dict[str, str]) -> dict[str, str]:
+    """Say in the reader's language that a required field is empty (the commonest mistake)."""
+    spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
+    labels = {v.name: v.label.get(current_language(), v.label["en"]) for v in spec.variables}
+    return {name: (_("“%(field)s” is required: fill it in.", field=labels[name])
+                   if message.endswith("is required; fill it in.") and name in labels
+                   else message) for name, message in errors.items()}
 
 
 def _form_request(key: str) -> dispatch.NoticeRequest:
@@ -134,12 +119,15 @@ def _form_request(key: str) -> dispatch.NoticeRequest:
     incident = form.get("incident_id", "")
     fallback = dict(pair.split(":", 1) for pair in form.getlist("fallback") if ":" in pair)
     at = form.get("scheduled_at", "").strip()
+    drill = form.get("drill") == "1"
     deadline = form.get("deadline", "").strip()
     if deadline and not deadline.isdigit():
-        raise dispatch.DispatchError("Keep retrying for: give a whole number of minutes.")
+        raise dispatch.DispatchError(_("Keep retrying for: give a whole number of minutes."))
+    # A drill is never public: ticking it leaves the banner out rather than failing.
+    channels = [c for c in form.getlist("channels") if not (drill and c == "banner")]
     return dispatch.NoticeRequest(
-        key, values, form.getlist("channels"), form.getlist("segments"),
-        drill=form.get("drill") == "1", incident_id=int(incident) if incident.isdigit() else None,
+        key, values, channels, form.getlist("segments"),
+        drill=drill, incident_id=int(incident) if incident.isdigit() else None,
         fallback=fallback, scheduled_at=clock.parse_local(at) if at else None,
         deadline_minutes=int(deadline) if deadline else None)
 
@@ -152,50 +140,76 @@ def preview_hash(preview: dispatch.Preview) -> str:
     return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _restorable(req: dispatch.NoticeRequest | None, kind: str) -> tuple[list[Any], list[str]]:
+    """Return the down contact channels an all-clear may mark up, and the ones to pre-tick."""
+    s = db.session()
+    if kind != "all_clear":
+        return [], []
+    down = [c for c in contacts.all_contacts(s) if c.state != "up"]
+    if request.method == "POST":
+        return down, request.form.getlist("restore")
+    incident = s.get(Incident, req.incident_id) if req and req.incident_id else None
+    marked = timeline.down_during(s, incident) if incident is not None else down
+    return down, [c.key for c in marked]
+
+
 def _form_page(key: str, req: dispatch.NoticeRequest | None, errors: dict[str, str],
                preview: dispatch.Preview | None = None, status: int = 200) -> tuple[str, int]:
     s = db.session()
     version = dispatch.approved_version(s, key)
     spec = library.parse_spec(version.content)
+    down, restoring = _restorable(req, spec.kind)
+    checks = preflight.check(s, preview, restoring) if preview else None
     return render_template(
         "send_form.html", key=key, spec=spec, version=version, req=req, errors=errors,
         preview=preview, preview_hash=preview_hash(preview) if preview else "",
-        confirm_token=secrets.token_urlsafe(16) if preview else "",
-        registry=contacts.all_contacts(s), channels=DELIVERY_CHANNELS,
-        segments=s.scalars(select(Segment.key).order_by(Segment.key)).all(),
-        incidents=s.scalars(select(Incident).where(Incident.state == "open")).all(),
-        rates=current_app.config["RATES"]), status
+        confirm_token=secrets.token_urlsafe(16) if preview else "", checks=checks,
+        estimates=preflight.estimates(s, preview) if preview else {},
+        registry=contacts.all_contacts(s), channels=DELIVERY_CHANNELS, down=down,
+        restoring=restoring, segments=s.scalars(select(Segment.key).order_by(Segment.key)).all(),
+        incidents=timeline.open_incidents(s), rates=current_app.config["RATES"]), status
+
+
+def _defaults(key: str) -> dispatch.NoticeRequest:
+    incident = request.args.get("incident", "")
+    spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
+    defaults = {v.name: (list(v.default) if isinstance(v.default, tuple) else v.default)
+                for v in spec.variables if v.default is not None}
+    # A follow-up starts from the audience of the incident's first notice.
+    return dispatch.resolve(db.session(), dispatch.NoticeRequest(
+        key, defaults, incident_id=int(incident) if incident.isdigit() else None))
 
 
 @bp.route("/send/<key>", methods=["GET", "POST"])
 @require("send")
 def send(key: str) -> Any:
     """Fill in the variables, preview every language x channel, confirm."""
+    req = None
     try:
         if request.method == "GET":
-            incident = request.args.get("incident", "")
-            spec = library.parse_spec(dispatch.approved_version(db.session(), key).content)
-            defaults = {v.name: (list(v.default) if isinstance(v.default, tuple) else v.default)
-                        for v in spec.variables if v.default is not None}
-            # A follow-up starts from the audience of the incident's first notice.
-            req = dispatch.resolve(db.session(), dispatch.NoticeRequest(
-                key, defaults, incident_id=int(incident) if incident.isdigit() else None))
-            return _form_page(key, req, {})
+            return _form_page(key, _defaults(key), {})
         req = _form_request(key)
+        if req.drill and not req.segments:
+            raise dispatch.DispatchError(_("A drill goes to a test segment: tick one under "
+                                           "Segments (for example staff)."))
         preview = dispatch.prepare(db.session(), req)
     except library.VariablesError as exc:
-        return _form_page(key, req, dict(exc.errors), status=422)
+        return _form_page(key, req, _field_errors(key, exc.errors), status=422)
     except NotifierError as exc:
         flash(str(exc), "error")
-        if request.method == "GET":
+        if request.method == "GET" or req is None:
             return redirect(url_for("console.choose"))
         return _form_page(key, req, {}, status=422)
     if request.form.get("action") != "confirm":
         return _form_page(key, req, {}, preview)
     if request.form.get("preview_hash") != preview_hash(preview):
-        flash("The message or audience changed since the preview: check it and confirm again.",
-              "error")
+        flash(_("The message or audience changed since the preview: check it and confirm "
+                "again."), "error")
         return _form_page(key, req, {}, preview)
+    return _confirm(key, req, preview)
+
+
+def _confirm(key: str, req: dispatch.NoticeRequest, preview: dispatch.Preview) -> Any:
     remind = request.form.get("remind_at", "").strip()
     # A re-posted form or a second tab of this preview carries the same token: one notice.
     once = idempotency.Key("console", f"{g.user.id}:{request.form.get('confirm_token', '')}",
@@ -208,110 +222,25 @@ def send(key: str) -> Any:
         return _form_page(key, req, {}, preview, status=422)
     notice = confirmed.notices[0]
     if confirmed.replayed:
-        flash(f"Notice {notice.id} was already confirmed from this preview; nothing was sent "
-              "twice. / Meddelandet var redan bekräftat; inget skickades två gånger.", "ok")
+        flash(_("Notice %(id)s was already confirmed from this preview; nothing was sent twice.",
+                id=notice.id), "ok")
     else:
-        flash(f"Notice {notice.id} is scheduled. / Meddelandet är schemalagt." if notice.state ==
-              "scheduled" else f"Notice {notice.id} is on its way. / Meddelandet skickas.", "ok")
-    return redirect(url_for("console.notice", notice_id=notice.id))
+        _restore(request.form.getlist("restore") if preview.spec.kind == "all_clear" else [])
+        flash(_("Notice %(id)s is scheduled.", id=notice.id) if notice.state == "scheduled"
+              else _("Notice %(id)s is on its way.", id=notice.id), "ok")
+    return redirect(url_for("notices.show", notice_id=notice.id))
 
 
-@bp.get("/notices/<int:notice_id>")
-@require("view")
-def notice(notice_id: int) -> str:
-    """Follow one notice's delivery live."""
-    s = db.session()
-    n = s.get(Notice, notice_id) or abort(404)
-    return render_template("notice.html", notice=n, progress=progress.progress(s, n.id),
-                           channels=SUBSCRIPTION_CHANNELS, circuits=circuits(),
-                           waiting=progress.waiting(s, n.id))
-
-
-@bp.get("/notices/<int:notice_id>/progress.json")
-@require("view")
-def notice_progress(notice_id: int) -> Any:
-    """Return per-channel counts for the live progress view."""
-    s = db.session()
-    n = s.get(Notice, notice_id) or abort(404)
-    counts = progress.progress(s, n.id)
-    first, last = progress.timestamps(s, n.id)
-    return jsonify(state=n.state, counts=counts, finished=progress.is_finished(counts),
-                   waiting=[w.describe() for w in progress.waiting(s, n.id)],
-                   estimates={ch: {"seconds": round(e.seconds, 1), "rate": e.rate,
-                                   "live": e.live, "left": e.recipients}
-                              for ch, e in estimate.for_notice(s, n).items()},
-                   first_sent=clock.local(first, seconds=True) if first else None,
-                   last_sent=clock.local(last, seconds=True) if last else None)
-
-
-@bp.post("/notices/<int:notice_id>/<any(pause, resume, cancel, reroute):action>")
-@require("send")
-def notice_control(notice_id: int, action: str) -> Any:
-    """Pause, resume, cancel a notice in flight, or send the rest on another channel."""
-    try:
-        flash(control.act(notice_id, action, audit.actor(), request.form.get("from", ""),
-                          request.form.get("to", "email")), "ok")
-    except NotifierError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("console.notice", notice_id=notice_id))
-
-
-@bp.get("/incidents/<int:incident_id>")
-@require("view")
-def incident(incident_id: int) -> str:
-    """Show an incident's timeline of notices."""
-    s = db.session()
-    inc = s.get(Incident, incident_id) or abort(404)
-    return render_template("incident.html", incident=inc,
-                           progress={n.id: progress.progress(s, n.id) for n in inc.notices})
-
-
-@bp.get("/contacts")
-@require("view")
-def contact_list() -> str:
-    """List the company's contact channels with their state."""
-    return render_template("contacts.html", contacts=contacts.all_contacts(db.session()))
-
-
-@bp.post("/contacts/<key>")
-@require("contacts")
-def contact_state(key: str) -> Any:
-    """Mark a contact channel up or down; the banner follows at once."""
-    try:
-        with db.transaction() as s:
-            contacts.set_state(s, key, request.form.get("state", ""))
-    except NotifierError as exc:
-        flash(str(exc), "error")
-    else:
+def _restore(keys: list[str]) -> None:
+    """Mark up the contact channels the all-clear says are back, so every page agrees."""
+    if not keys:
+        return
+    with db.transaction() as s:
+        changed = timeline.restore(s, keys)
+    if changed:
         queues.publish_banner_soon()
-    return redirect(url_for("console.contact_list"))
-
-
-@bp.get("/sandbox")
-@require("view")
-def sandbox_inbox() -> str:
-    """Show what each sandbox recipient received (nothing real was sent)."""
-    from ..sandbox.client import SandboxClient
-
-    providers = current_app.config["PROVIDERS"]
-    messages: list[dict[str, Any]] = []
-    error = None
-    urls = sorted({p.api_url for p in providers.values() if p.sandbox and p.api_url})
-    for url in urls:
-        try:
-            with SandboxClient(url) as client:
-                messages.extend(client.messages())
-        except NotifierError as exc:
-            error = str(exc)
-    by_recipient: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for m in messages:
-        by_recipient.setdefault((m.get("channel", "?"), m.get("to", "?")), []).append(m)
-    return render_template("sandbox.html", inbox=sorted(by_recipient.items()), error=error)
-
-
-@bp.get("/audit")
-@require("view")
-def audit_log() -> str:
-    """Show the latest audit events."""
-    events = db.session().scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
-    return render_template("audit.html", events=events)
+        labels = {c.key: c for c in contacts.all_contacts(db.session())}
+        sv = current_language() == "sv"
+        names = ", ".join(labels[k].label_sv if sv else labels[k].label_en
+                          for k in changed if k in labels)
+        flash(_("Marked up again: %(names)s.", names=names), "ok")

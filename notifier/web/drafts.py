@@ -57,7 +57,7 @@ def decide(incident_id: int, decision: str) -> Any:
         if decision == "confirm":
             done = drafts.confirm(incident_id, audit.actor())
             flash(_("Sent: notice %(id)s is on its way.", id=done.notice_ids[0]), "ok")
-            return redirect(url_for("console.notice", notice_id=done.notice_ids[0]))
+            return redirect(url_for("notices.show", notice_id=done.notice_ids[0]))
         drafts.dismiss(incident_id, audit.actor())
         flash(_("Dismissed: nothing was sent and no contact channel changed."), "ok")
     except NotifierError as exc:

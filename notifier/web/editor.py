@@ -4,7 +4,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -20,15 +19,18 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from .. import clock, contacts, db, library, versions
+from .. import contacts, db, library, versions
 from ..errors import NotifierError
+from ..i18n import gettext as _
 from ..library import jail
 from ..library.smsencoding import analyse
 from ..models import LANGUAGES, Template, TemplateVersion
+from ..samples import SAMPLE_CONTACTS, sample_values
 from .auth import require
 
 bp = Blueprint("editor", __name__, url_prefix="/templates")
@@ -36,19 +38,8 @@ bp = Blueprint("editor", __name__, url_prefix="/templates")
 # (delivery channel, part) in the order a communicator reads them; form fields are lang-ch-part.
 PARTS = (("sms", "text"), ("email", "subject"), ("email", "text"), ("telegram", "text"),
          ("banner", "headline"), ("banner", "body"))
-KIND_HEADINGS = {"initial": "First notices / Första meddelanden", "update": "Updates / Uppdateringar",
-                 "all_clear": "All-clear / Klart", "maintenance": "Planned maintenance / Planerat arbete"}
-SAMPLES = {"text": "Sundsvall", "phone": "+46812345678", "time": "13:00",
-           "url": "https://solvikenergi.se/driftinfo", "email": "kundservice@solvikenergi.se"}
-# Used in the preview when the registry has no working contact channel to show.
-SAMPLE_CONTACTS = {
-    "sample-phone": library.ContactOption("sample-phone", "phone",
-                                          {"sv": "Växeln", "en": "Switchboard"}, "+46812345678", "up"),
-    "sample-chat": library.ContactOption("sample-chat", "chat", {"sv": "Chatt", "en": "Chat"},
-                                         "https://solvikenergi.se/chatt", "up"),
-}
-
-
+KIND_HEADINGS = {"initial": _l("First notices"), "update": _l("Updates"),
+                 "all_clear": _l("All-clears"), "maintenance": _l("Planned maintenance")}
 def _version(key: str, number: int, s: Session | None = None) -> TemplateVersion:
     found = (s or db.session()).scalar(select(TemplateVersion).join(Template).where(
         Template.key == key, TemplateVersion.number == number))
@@ -65,8 +56,32 @@ def index() -> str:
         if template.versions:
             spec = library.parse_spec(template.versions[-1].content)
             groups.setdefault(spec.kind, []).append((template, spec))
-    steps = {t.key: versions.history(s, t.key) for per in groups.values() for t, _ in per}
-    return render_template("templates.html", groups=groups, headings=KIND_HEADINGS, steps=steps)
+    steps = {t.key: versions.history(s, t.key) for per in groups.values() for t, _spec in per}
+    drafts = s.scalars(select(TemplateVersion).where(TemplateVersion.state == "draft")
+                       .order_by(TemplateVersion.created_at)).all()
+    return render_template("templates.html", groups=groups, headings=KIND_HEADINGS, steps=steps,
+                           drafts=drafts)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require("edit")
+def new() -> Any:
+    """Write a new template, starting from a copy of an existing one; it is a draft."""
+    s = db.session()
+    sources = s.scalars(select(Template).order_by(Template.key)).all()
+    if request.method == "GET":
+        return render_template("template_new.html", sources=sources, form={})
+    key = request.form.get("key", "").strip()
+    try:
+        with db.transaction() as tx:
+            created = versions.create(tx, key, request.form.get("source", ""), g.user)
+            number = created.number
+    except NotifierError as exc:
+        flash(str(exc), "error")
+        return render_template("template_new.html", sources=sources, form=request.form), 422
+    flash(_("The new template %(key)s is draft version %(n)s: change its wording, then ask an "
+            "approver to approve it.", key=key, n=number), "ok")
+    return redirect(url_for("editor.edit", key=key, number=number))
 
 
 @bp.get("/<key>/<int:number>")
@@ -95,7 +110,7 @@ def edit(key: str, number: int) -> Any:
     base = _version(key, number)
     if request.method == "GET":
         return render_template("template_edit.html", version=base, fields=form_fields(base.content),
-                               problems=[])
+                               problems=[], editor_texts=editor_texts())
     try:
         with db.transaction() as s:
             created = versions.save_edit(s, _version(key, number, s), form_data(request.form),
@@ -103,13 +118,29 @@ def edit(key: str, number: int) -> Any:
             new_number = created.number if created else None
     except library.TemplateError as exc:
         return render_template("template_edit.html", version=base, fields=request.form,
-                               problems=exc.problems), 422
+                               problems=exc.problems, editor_texts=editor_texts()), 422
     if new_number is None:
-        flash("Nothing changed: the wording is the same as a draft or the approved version.", "warn")
+        flash(_("Nothing changed: the wording is the same as a draft or the approved version."),
+              "warn")
         return redirect(url_for("editor.version", key=key, number=number))
-    flash(f"Saved as draft version {new_number}. The approved version stays in use until an "
-          "approver approves this one.", "ok")
+    flash(_("Saved as draft version %(n)s. The approved version stays in use until an "
+            "approver approves this one.", n=new_number), "ok")
     return redirect(url_for("editor.version", key=key, number=new_number))
+
+
+def editor_texts() -> dict[str, str]:
+    """Return the texts the live preview script shows, in the reader's language."""
+    from .. import vocabulary
+
+    return {"sv": "Svenska", "en": "English", "characters": _("characters"), "units": _("units"),
+            "segment": _("segment"), "segments": _("segments"), "per_segment": _("per segment"),
+            "changed": _("GSM-safe normalisation changed the text:"),
+            "before": _("Before (as written):"), "after": _("After (as sent):"),
+            "subject": _("Subject:"), "headline": _("Headline:"), "warning": _("Warning:"),
+            "invalid": _("Not valid yet:"), "samples": _("Sample values:"),
+            "unavailable": _("The preview is unavailable right now; you can still save."),
+            **{f"channel_{c}": vocabulary.name(vocabulary.CHANNEL, c)
+               for c in vocabulary.CHANNEL}}
 
 
 @bp.post("/<key>/preview")
@@ -176,7 +207,8 @@ def _review(key: str, number: int, decide: Any, done: str) -> Any:
     except NotifierError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"{key} version {number} is {done}.", "ok")
+        flash(_("%(key)s version %(n)s is approved.", key=key, n=number) if done == "approved"
+              else _("%(key)s version %(n)s is rejected.", key=key, n=number), "ok")
     return redirect(url_for("editor.version", key=key, number=number))
 
 
@@ -232,25 +264,6 @@ def form_data(form: MultiDict[str, str]) -> dict[str, Any]:
             "variables": variables, "content": content}
 
 
-def sample_values(spec: library.TemplateSpec,
-                  registry: Mapping[str, library.ContactOption]) -> dict[str, str | list[str]]:
-    """Return a realistic value for every variable, optional ones included (the longest case)."""
-    values: dict[str, str | list[str]] = {}
-    for var in spec.variables:
-        if var.default is not None:
-            values[var.name] = list(var.default) if isinstance(var.default, tuple) else var.default
-        elif var.type == "choice":
-            values[var.name] = var.options[0].value
-        elif var.type == "contacts":
-            values[var.name] = [k for k, o in registry.items() if o.state == "up"][:3]
-        elif var.type == "datetime":
-            tomorrow = clock.to_local(clock.utcnow()) + timedelta(days=1)
-            values[var.name] = tomorrow.strftime("%Y-%m-%d 02:00")
-        else:
-            values[var.name] = SAMPLES[var.type][:var.max_length or None]
-    return values
-
-
 # --------------------------------------------------------------------------- diff
 
 
@@ -266,10 +279,11 @@ class Line:
 
 def _sections(content: Mapping[str, Any]) -> dict[str, str]:
     sections = {
-        "Title": "\n".join(f"{lang}: {content['title'][lang]}" for lang in LANGUAGES),
-        "Description": "\n".join(f"{lang}: {content['description'][lang]}" for lang in LANGUAGES),
-        "Kind and severity": f"kind: {content['kind']}\nseverity: {content['severity']}",
-        "Variables": yaml.safe_dump(content.get("variables") or [], allow_unicode=True,
+        _("Title"): "\n".join(f"{lang}: {content['title'][lang]}" for lang in LANGUAGES),
+        _("Description"): "\n".join(f"{lang}: {content['description'][lang]}"
+                                     for lang in LANGUAGES),
+        _("Kind and severity"): f"kind: {content['kind']}\nseverity: {content['severity']}",
+        _("Variables"): yaml.safe_dump(content.get("variables") or [], allow_unicode=True,
                                     sort_keys=False, width=100),
     }
     for lang in LANGUAGES:

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import force_locale
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .. import banner, cap, clock, contacts, db, library
+from ..i18n import current_language
+from ..i18n import gettext as _
 from ..models import ContactChannel, Incident, Notice, utcnow
 
 bp = Blueprint("status", __name__)
@@ -26,22 +29,21 @@ LABELS = {
            "maintenance": "Planned maintenance", "critical": "Major disruption",
            "warning": "Disruption", "info": "Information"},
 }
-TEXT = {
-    "sv": {"title": "Driftinformation", "skip": "Till innehållet", "language_nav": "Språk",
-           "switch": "In English", "current": "Pågående störningar", "since": "sedan",
-           "affected": "Det här berörs:", "updates": "Uppdateringar",
-           "all_well": "Allt fungerar som vanligt.", "reach": "Så når du oss",
-           "no_links": "Just nu finns ingen kontaktväg att visa.",
-           "history": "Tidigare störningar (30 dagar)", "resolved": "Åtgärdat",
-           "no_history": "Inga störningar de senaste 30 dagarna.", "feeds": "Prenumerera:"},
-    "en": {"title": "Service status", "skip": "Skip to content", "language_nav": "Language",
-           "switch": "På svenska", "current": "Current disruptions", "since": "since",
-           "affected": "What is affected:", "updates": "Updates",
-           "all_well": "Everything is working as usual.", "reach": "How to reach us",
-           "no_links": "There is no contact channel to show right now.",
-           "history": "Past disruptions (30 days)", "resolved": "Resolved",
-           "no_history": "No disruptions in the last 30 days.", "feeds": "Subscribe:"},
-}
+
+
+def texts() -> dict[str, str]:
+    """Return the status page's words in the current language (the console's catalog)."""
+    return {"title": _("Service status"), "skip": _("Skip to content"),
+            "language_nav": _("Language"), "switch": _("På svenska") if current_language() == "en"
+            else _("In English"), "current": _("Current disruptions"), "since": _("since"),
+            "affected": _("What is affected:"), "updates": _("Updates"),
+            "all_well": _("Everything is working as usual."), "reach": _("How to reach us"),
+            "no_links": _("There is no contact channel to show right now."),
+            "history": _("Past disruptions (30 days)"), "resolved": _("Resolved"),
+            "no_history": _("No disruptions in the last 30 days."), "feeds": _("Subscribe:"),
+            "down": _("These do not work right now:")}
+
+
 # notice severity -> Statuspage indicator / incident impact
 INDICATOR = {"critical": "critical", "warning": "major", "info": "minor"}
 DESCRIPTION = {"none": "All Systems Operational", "minor": "Minor Service Outage",
@@ -141,12 +143,14 @@ def page() -> Response:
     """Render the public status page (no JavaScript), in Swedish or English."""
     lang, s = _lang(), db.session()
     shown = incidents(s)
-    html = render_template(
-        "status.html", lang=lang, other="en" if lang == "sv" else "sv", t=TEXT[lang],
-        organisation=current_app.config["ORGANISATION"],
-        current=[_view(i, lang) for i in shown if i.state == "open"],
-        history=[_view(i, lang) for i in shown if i.state != "open"],
-        links=banner.links(s))
+    with force_locale(lang):
+        html = render_template(
+            "status.html", lang=lang, other="en" if lang == "sv" else "sv", t=texts(),
+            organisation=current_app.config["ORGANISATION"],
+            current=[_view(i, lang) for i in shown if i.state == "open"],
+            history=[_view(i, lang) for i in shown if i.state != "open"],
+            links=banner.links(s), down=[c.label_sv if lang == "sv" else c.label_en
+                                         for c in contacts.all_contacts(s) if c.state == "down"])
     return _cached(html, "text/html", vary=True)
 
 

@@ -46,7 +46,8 @@ def test_send_waits_and_reports_counts_per_channel(env: dict[str, str], demo: An
                                                    sandbox: SandboxClient) -> None:
     worker()
     result = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel,epost",
-                 "--segment", "staff", "--channels", "sms,email,telegram", "--yes", "--wait")
+                 "--segment", "staff", "--channels", "sms,email,telegram", "--yes", "--wait",
+                 "--receipts-timeout", "0")
     assert result.returncode == 0, result.stderr
     assert re.search(r"^notice 1 \(incident 1\) confirmed$", result.stdout, re.MULTILINE)
     for channel in ("sms", "email", "telegram"):
@@ -65,7 +66,8 @@ def test_send_exits_1_when_deliveries_fail_permanently(env: dict[str, str], demo
     worker()
     sandbox.fault("sms", "invalid", addresses=["+46701740690"])
     result = cli(env, "send", "phone-lines-down", "--var", "contacts=vaxel", "--segment", "staff",
-                 "--channels", "sms", "--yes", "--wait")
+                 "--channels", "sms", "--yes", "--wait",
+                 "--receipts-timeout", "0")
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(r"^sms\s+failed 1, sent 2$", result.stdout, re.MULTILINE), result.stdout
 
@@ -183,7 +185,8 @@ def test_send_works_against_simulators_someone_else_runs(env: dict[str, str], de
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             result = cli(ours, "send", "phone-lines-down", "--var", "contacts=vaxel",
-                         "--segment", "staff", "--channels", "sms,email,telegram", "--yes", "--wait")
+                         "--segment", "staff", "--channels", "sms,email,telegram", "--yes",
+                         "--wait", "--receipts-timeout", "0")
         finally:
             worker.terminate()
             worker.wait(15)
@@ -309,7 +312,8 @@ def test_a_finished_drill_closes_its_incident(app: Flask, env: dict[str, str], d
 
     worker()
     out = CliRunner(env=AS_OPERATOR).invoke(main, ["send", "phone-lines-down", "--var", "contacts=vaxel",
-                                    "--segment", "staff", "--drill", "--yes", "--wait"])
+                                    "--segment", "staff", "--drill", "--yes", "--wait",
+                                    "--receipts-timeout", "0"])
     assert out.exit_code == 0, out.output
     from ..conftest import wait_until
 

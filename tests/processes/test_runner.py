@@ -126,11 +126,21 @@ def test_up_serves_the_console_reaches_the_cli_and_stops_everything_on_ctrl_c(
         notifier_cmd("status", "1"), env=up_env, cwd=tmp_path, capture_output=True, text=True,
         timeout=60).stdout, timeout=30, what="the SMS delivery receipts")
 
+    # ... and SendGrid's events, signed as SendGrid signs them: the emails end "delivered" too.
+    wait_until(lambda: "email     delivered 36" in subprocess.run(
+        notifier_cmd("status", "1"), env=up_env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60).stdout, timeout=30, what="the email delivery events")
+
     children = run.children()
     assert len(children) == 4  # sandbox, web, banner worker, one worker
+    before = len(run.output)
     run.proc.send_signal(signal.SIGINT)
     assert run.proc.wait(30) == 0
-    assert "notifier stopped" in run.output
+    tail = run.output[before:]
+    assert "Traceback" not in tail and "KeyboardInterrupt" not in tail, tail
+    assert tail.strip().splitlines()[-6:] == [
+        "stopped sandbox", "stopped web", "stopped banner worker", "stopped worker 1",
+        "stopped valkey", "notifier stopped"], tail
     wait_until(lambda: not any(_alive(pid) for pid in children), timeout=15,
                what="every child process to stop")
     assert not (tmp_path / "instance" / "valkey.sock").exists()

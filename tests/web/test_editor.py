@@ -16,8 +16,8 @@ from notifier.web.editor import form_fields
 from ..conftest import AuthActions
 
 KEY = "phone-lines-down"
-OLD_SMS_START = "Solvik Energi: Our 020 and 0771 numbers cannot be reached right now"
-NEW_SMS_START = "Solvik Energi: Our 020 and 0771 numbers are down just now"
+OLD_SMS_START = "{{ organisation }}: Our 020 and 0771 numbers cannot be reached right now"
+NEW_SMS_START = "{{ organisation }}: Our 020 and 0771 numbers are down just now"
 
 
 def _version(app: Flask, number: int) -> TemplateVersion:

@@ -7,12 +7,21 @@ from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from notifier import banner, contacts, db
 from notifier.dispatch import NoticeRequest, confirm
 from notifier.models import Incident, Notice
+
+
+@pytest.fixture
+def client(client: FlaskClient) -> FlaskClient:
+    """A visitor without a language preference: the status page defaults to Swedish."""
+    client.environ_base.pop("HTTP_ACCEPT_LANGUAGE", None)
+    return client
+
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 OUTAGE = {"contacts": ["vaxel", "chatt", "epost"], "eta": "13:00"}

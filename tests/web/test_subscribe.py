@@ -21,6 +21,15 @@ from ..customer_helpers import (
 )
 
 
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A Swedish visitor: these pages are checked in the language most customers read."""
+    swedish = app.test_client()
+    swedish.environ_base["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    return swedish
+
+
+
 def test_the_page_works_without_javascript_or_a_session_in_both_languages(
         client: FlaskClient) -> None:
     sv = client.get("/subscribe")

@@ -18,6 +18,15 @@ from notifier.sandbox.client import SandboxClient
 from ..customer_helpers import send_notice
 
 
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A Swedish visitor: these pages are checked in the language most customers read."""
+    swedish = app.test_client()
+    swedish.environ_base["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    return swedish
+
+
+
 def _id(app: Flask, name: str) -> int:
     with app.app_context():
         return int(db.session().scalar(select(Subscriber.id).where(Subscriber.name == name)))

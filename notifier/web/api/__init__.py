@@ -86,5 +86,6 @@ def init_app(app: Flask) -> None:
     for module in (incidents, notices, templates, contacts, subscribers, banner, alerts):
         console_auth.csrf.exempt(module.blp)  # bearer tokens, never cookies: no CSRF to fear
         limits.limiter.limit("600 per minute")(module.blp)
-        api.register_blueprint(module.blp)
+        # Named apart from the console pages of the same areas (notices, incidents, contacts).
+        api.register_blueprint(module.blp, name=f"api_{module.blp.name}")
     app.extensions["notifier.api"] = api
