@@ -50,7 +50,7 @@ def test_the_person_page_shows_in_a_browser(app: Flask, demo: Any, live: str, pa
     page.goto(f"{live}/login")
     page.fill("input[name=email]", "viewer@solvik.example")
     page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # the sign-in form, not the language switch
     page.goto(f"{live}/subscribers?q=Kim")
     page.get_by_role("link", name="Kim Beredskap").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Kim Beredskap"
