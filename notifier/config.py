@@ -129,7 +129,7 @@ def provider_settings(environ: Mapping[str, str]) -> dict[str, ProviderSettings]
     }
 
 
-def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = _env(environ, name)
     if not raw:
         return default
@@ -139,21 +139,20 @@ def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
         raise NotifierError(f"{name} must be a number, got {raw!r}") from None
     if not math.isfinite(value):
         raise NotifierError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(environ, name, default)
     if value <= 0:
-        raise NotifierError(f"{name} must be greater than 0, got {raw!r}")
+        raise NotifierError(f"{name} must be greater than 0, got {_env(environ, name)!r}")
     return value
 
 
 def _not_negative(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = _env(environ, name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise NotifierError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise NotifierError(f"{name} must be 0 or more, got {raw!r}")
+    value = _number(environ, name, default)
+    if value < 0:
+        raise NotifierError(f"{name} must be 0 or more, got {_env(environ, name)!r}")
     return value
 
 
