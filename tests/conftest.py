@@ -287,6 +287,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60, what: str = "c
 
 
 ADMIN_ENV = {"NOTIFIER_AS": "admin@solvik.example", "NOTIFIER_PASSWORD": "correct-horse-battery"}
+# A script acting as the demo's operator (the command line signs in as a named account).
+OPERATOR_ENV = {"NOTIFIER_AS": "operator@solvik.example",
+                "NOTIFIER_PASSWORD": "correct-horse-battery"}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from notifier import clock, contacts, db, dispatch, preflight
 from notifier.models import Template, TemplateVersion
 
-from .conftest import AuthActions, notifier_cmd
+from .conftest import OPERATOR_ENV, AuthActions, notifier_cmd
 
 SEND = "/send/phone-lines-down"
 LONG_URL = "https://www.solvik.example/driftinformation/telefoni/2026-11-28/status-och-alternativ"
@@ -130,7 +130,7 @@ def test_send_dry_run_prints_the_preview_and_sends_nothing(
                                       "contacts=kundservice,support,vaxel", "--var", "eta=13:00",
                                       "--var", f"info_url={LONG_URL}", "--channels", "sms,email",
                                       "--dry-run"),
-                         env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+                         env={**os.environ, **env, **OPERATOR_ENV}, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "--- sv sms ---" in text and "--- en email ---" in text

@@ -45,6 +45,14 @@ from .customer_helpers import (
 PHONE, EMAIL, CHAT = "+46701740655", "vera.vinter@example.se", "5550001"
 TRACES = ("701740655", "70-174 06 55", "vera.vinter", "Vera Vinter", CHAT)
 
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A Swedish browser: the pages a customer and an operator see, in Swedish."""
+    swedish = app.test_client()
+    swedish.environ_base["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    return swedish
+
+
 
 def _sign_up(app: Flask, client: FlaskClient, sandbox: SandboxClient) -> int:
     """Vera signs up by SMS, email and Telegram and confirms all three."""
@@ -91,7 +99,7 @@ def _redis_contents(url: str) -> bytes:
             b"list": lambda: r.lrange(key, 0, -1), b"set": lambda: list(r.smembers(key)),
             b"zset": lambda: r.zrange(key, 0, -1),
             b"stream": lambda: [str(e).encode() for e in r.xrange(key)],
-        }.get(kind, lambda: [])()
+        }.get(kind, list)()
         for value in values:
             for part in value if isinstance(value, tuple) else (value,):
                 raw = part if isinstance(part, bytes) else str(part).encode()

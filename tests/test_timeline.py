@@ -14,7 +14,7 @@ from sqlalchemy import select
 from notifier import banner, contacts, db, dispatch
 from notifier.models import ContactChannel
 
-from .conftest import AuthActions, notifier_cmd, wait_until
+from .conftest import OPERATOR_ENV, AuthActions, notifier_cmd, wait_until
 
 ALL_CLEAR = "/send/all-clear"
 
@@ -112,7 +112,7 @@ def test_the_command_line_all_clear_marks_up_what_went_down_in_the_incident(
     incident = _outage(app, client, auth)
     out = subprocess.run(notifier_cmd("send", "all-clear", "--incident", str(incident), "--var",
                                       "restored=phones", "--yes"),
-                         env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+                         env={**os.environ, **env, **OPERATOR_ENV}, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "marked up again: kundservice, support" in out.stdout
     with app.app_context():

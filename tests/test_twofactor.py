@@ -35,7 +35,7 @@ def _form_token(client: FlaskClient, path: str) -> str:
 def enrol(client: FlaskClient) -> tuple[str, list[str]]:
     """Set up the second factor through the account page; return the secret and codes."""
     page = client.get("/account").get_data(as_text=True)
-    assert "<svg" in page and "<script" not in page.split("<main>")[1]
+    assert "<svg" in page and "<script" not in page.split("<main", 1)[1]
     secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page).group(1)  # type: ignore[union-attr]
     resp = client.post("/account/2fa", data={"code": pyotp.TOTP(secret).now(),
                                              "csrf_token": _form_token(client, "/account")})

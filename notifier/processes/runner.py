@@ -95,8 +95,9 @@ def _children(cfg: dict[str, object], env: dict[str, str],
                                   "--no-control-socket", *REDACTING_LOGGER, "notifier:create_app()"],
                            env, output)
     for i, order in enumerate(queues.worker_orders(int(str(cfg["WORKERS"])))):
-        name = "banner worker" if i == 0 else f"worker {i} ({order[2]} first)"
-        procs[name] = _spawn(name, ["notifier", "worker", "--queues", ",".join(order)], env,
+        name = "banner worker" if i == 0 else f"worker {i}"
+        label = name if i == 0 else f"{name} ({order[2]} first)"
+        procs[name] = _spawn(label, ["notifier", "worker", "--queues", ",".join(order)], env,
                              output)
     return procs
 

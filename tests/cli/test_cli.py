@@ -16,7 +16,6 @@ from notifier.sandbox.client import SandboxClient
 
 from ..conftest import notifier_cmd
 
-
 PASSWORD = "correct-horse-battery"
 # Scripts give the account and its password through the environment.
 AS_OPERATOR = {"NOTIFIER_AS": "operator@solvik.example", "NOTIFIER_PASSWORD": PASSWORD}

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from notifier import create_app
 from notifier.sandbox.client import SandboxClient
 
-from ..conftest import notifier_cmd
+from ..conftest import OPERATOR_ENV, notifier_cmd
 
 
 def _free_port() -> int:
@@ -45,7 +45,7 @@ def _send(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(notifier_cmd("send", "phone-lines-down", "--var", "contacts=vaxel",
                                        "--segment", "staff", "--channels", "sms", "--yes",
                                        "--wait", *extra),
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=180)
+                          env={**os.environ, **env, **OPERATOR_ENV}, capture_output=True, text=True, timeout=180)
 
 
 def test_wait_exits_1_when_an_sms_comes_back_undelivered(

@@ -70,7 +70,7 @@ def test_a_wrong_password_shows_a_message_and_opens_no_session(client: FlaskClie
     email = make_user("operator")
     resp = auth.login(email, "correct-horse-batterY")
     assert resp.status_code == 401
-    assert "Fel e-postadress eller lösenord." in resp.get_data(as_text=True)
+    assert "Wrong email or password." in resp.get_data(as_text=True)  # an English browser
     assert client.get("/").status_code == 302
     with client.session_transaction() as session:
         assert "_user_id" not in session

@@ -36,7 +36,7 @@ def test_console_pages_send_csp_nosniff_and_referrer_policy(
 
 # Self-contained documents that are downloaded (Content-Disposition: attachment) and opened from
 # disk, to print or file: the console's CSP never applies to them, so they carry their own style.
-DOWNLOADS = {"readiness_export.html"}
+DOWNLOADS = {"readiness_export.html", "report_file.html"}
 
 
 def test_no_page_has_inline_script_or_style() -> None:
